@@ -1,0 +1,104 @@
+# Machine Logbook. `make run` serves the app with a demo factory; `make test` runs the whole suite.
+# Every target sets up what it needs: the virtual environment (with a Python >= 3.12 it finds itself),
+# the Python packages, and the system packages where this user may install them.
+
+VENV        ?= .venv
+PY          := $(VENV)/bin/python
+HOST        ?= 127.0.0.1
+PORT        ?= 8000
+# The PostgreSQL server for the second half of the suite; the test database is made from its name.
+TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/logbook
+SYSTEM_PACKAGES_RUN  := tesseract-ocr
+SYSTEM_PACKAGES_TEST := tesseract-ocr chromium fonts-dejavu-core postgresql-client
+export OMP_THREAD_LIMIT := 1
+
+.PHONY: help run serve test test-sqlite test-postgres venv system-packages system-packages-test \
+        css css-check migrate demo bench-ocr bench-desk bench-dashboard clean
+
+help:
+	@echo "make run    serve the app on http://$(HOST):$(PORT) with a demo factory (SQLite unless configured)"
+	@echo "make test   the whole suite, on SQLite and again on PostgreSQL"
+	@echo "make css    rebuild static/css/app.css from the templates (needs npm)"
+
+# --- environment ----------------------------------------------------------------------------------
+$(PY):
+	@python=$$(scripts/find-python) || exit 1; \
+	echo "Creating $(VENV) with $$python"; \
+	"$$python" -m venv $(VENV)
+
+$(VENV)/.runtime: requirements.txt | $(PY)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+$(VENV)/.test: requirements.txt requirements-test.txt $(VENV)/.runtime
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-test.txt
+	@touch $@
+
+venv: $(VENV)/.runtime
+
+system-packages:
+	@scripts/system-packages $(SYSTEM_PACKAGES_RUN) || \
+	  echo "WARNING: without tesseract-ocr the photo preview cannot read alarm codes; everything else works."
+
+system-packages-test:
+	@scripts/system-packages $(SYSTEM_PACKAGES_TEST)
+
+# --- running --------------------------------------------------------------------------------------
+migrate: $(VENV)/.runtime
+	$(PY) manage.py migrate --no-input
+
+demo: migrate
+	$(PY) manage.py seed_demo --if-empty
+
+run: system-packages demo
+	@echo
+	@echo "  Machine Logbook: http://$(HOST):$(PORT)/"
+	@echo "  Demo logins (username / password): operator / operator, maintenance / maintenance,"
+	@echo "  manager / manager, admin / admin (Django admin at /admin/)"
+	@echo
+	@scripts/serve $(PY) $(HOST) $(PORT)
+
+# --- tests ----------------------------------------------------------------------------------------
+test: system-packages-test $(VENV)/.test css-check
+	@$(MAKE) --no-print-directory test-sqlite
+	@$(MAKE) --no-print-directory test-postgres
+
+test-sqlite: $(VENV)/.test
+	@echo "=== Test suite on SQLite ==="
+	env -u DATABASE_URL -u DB_NAME ENV_FILE=/dev/null $(PY) -m pytest $(PYTEST_ARGS)
+
+test-postgres: $(VENV)/.test
+	@echo "=== Test suite on PostgreSQL ==="
+	@if scripts/postgres-up; then \
+	  env -u DB_NAME ENV_FILE=/dev/null DATABASE_URL=$(TEST_POSTGRES_URL) $(PY) -m pytest $(PYTEST_ARGS); \
+	elif [ "$$CI" = "true" ]; then \
+	  echo "ERROR: PostgreSQL at $(TEST_POSTGRES_URL) is not reachable; CI needs it." >&2; exit 1; \
+	else \
+	  echo; \
+	  echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; \
+	  echo "!! PostgreSQL at $(TEST_POSTGRES_URL) is not reachable: the PostgreSQL half was SKIPPED."; \
+	  echo "!! Start a server (or set TEST_POSTGRES_URL) and run: make test-postgres"; \
+	  echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; \
+	fi
+
+# --- front end ------------------------------------------------------------------------------------
+# The built stylesheet is committed, so running the app never needs Node. These need npm.
+CSS_OUT := static/css/app.css
+
+css: $(VENV)/.runtime
+	@scripts/build-css $(PY) $(CSS_OUT)
+
+# Fails when static/css/app.css is not what the templates produce; skipped (loudly) without npm.
+css-check: $(VENV)/.runtime
+	@if command -v npm >/dev/null 2>&1; then \
+	  tmp=$$(mktemp -d) && scripts/build-css $(PY) $$tmp/app.css >/dev/null && \
+	  if cmp -s $$tmp/app.css $(CSS_OUT); then echo "static/css/app.css is up to date"; \
+	  else echo "ERROR: static/css/app.css is stale: run 'make css' and commit it." >&2; exit 1; fi; \
+	else echo "WARNING: npm not found; not checking that static/css/app.css is up to date."; fi
+
+# --- benchmarks (print figures; never part of the test suite) -------------------------------------
+bench-ocr: system-packages-test $(VENV)/.test
+	$(PY) -m tests.bench.ocr $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache

@@ -1,0 +1,231 @@
+"""
+Settings for Machine Logbook.
+
+Everything that differs between installations is read from the environment (or an optional `.env`
+file) through django-environ. Every variable is listed in env_example.txt and in the README.
+With nothing configured the app runs for development: SQLite, DEBUG on, AI off.
+"""
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+# Real environment variables win over the file: read_env only fills in what is unset.
+ENV_FILE = env.str("ENV_FILE", default=str(BASE_DIR / ".env"))
+if Path(ENV_FILE).is_file():
+    env.read_env(ENV_FILE)
+
+
+def _require(name):
+    """Production settings that must be set: fail at start, naming the variable."""
+    value = env.str(name, default="")
+    if not value.strip():
+        raise ImproperlyConfigured(
+            f"{name} must be set when DEBUG is off. See env_example.txt and the README."
+        )
+    return value
+
+
+DEBUG = env.bool("DEBUG", default=True)
+
+if DEBUG:
+    SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-key-do-not-use-in-production")
+    ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+else:
+    SECRET_KEY = _require("SECRET_KEY")
+    ALLOWED_HOSTS = [h.strip() for h in _require("ALLOWED_HOSTS").split(",") if h.strip()]
+
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# The address printed on QR labels: the URL operators' tablets reach this server by.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+
+# --- Database ---------------------------------------------------------------------------------------
+# DATABASE_URL wins. Otherwise DB_NAME and friends (the variables of the older backend, so an existing
+# .env keeps working) select PostgreSQL. Otherwise the embedded SQLite file for development and demos.
+def _database():
+    if env.str("DATABASE_URL", default=""):
+        try:
+            config = env.db_url("DATABASE_URL")
+        except (environ.ImproperlyConfigured, ValueError) as e:
+            raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {e}") from e
+        if config.get("ENGINE") not in ("django.db.backends.postgresql", "django.db.backends.sqlite3"):
+            raise ImproperlyConfigured(
+                "DATABASE_URL must start with postgres:// (or sqlite:/// for a local file); "
+                f"got a {env.str('DATABASE_URL').split(':', 1)[0]}: URL."
+            )
+        return config
+    if env.str("DB_NAME", default=""):
+        return {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": env.str("DB_NAME"),
+            "USER": env.str("DB_USER", default=""),
+            "PASSWORD": env.str("DB_PASSWORD", default=""),
+            "HOST": env.str("DB_HOST", default="localhost"),
+            "PORT": env.str("DB_PORT", default="5432"),
+        }
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": env.str("SQLITE_PATH", default=str(BASE_DIR / "db.sqlite3")),
+        "OPTIONS": {
+            # The web server and the task worker write at the same time: wait for the lock instead of
+            # failing at once, and let readers go on while one writes.
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        },
+    }
+
+
+DATABASES = {"default": _database()}
+DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+
+# --- Applications -----------------------------------------------------------------------------------
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "crispy_forms",
+    "crispy_tailwind",
+    "django_tasks_db",
+    "floor",
+    "dashboard",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Everything but the login page and static files needs a signed-in user.
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "logbook_site.urls"
+WSGI_APPLICATION = "logbook_site.wsgi.application"
+ASGI_APPLICATION = "logbook_site.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+CRISPY_ALLOWED_TEMPLATE_PACKS = "tailwind"
+CRISPY_TEMPLATE_PACK = "tailwind"
+
+
+# --- Auth -------------------------------------------------------------------------------------------
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# Shared tablets stay signed in for a working week.
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=7 * 24 * 3600)
+
+
+# --- Time and language ------------------------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env.str("TIME_ZONE", default="UTC")
+USE_I18N = True
+USE_TZ = True
+
+
+# --- Static and media -------------------------------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "var" / "static")))
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+
+# Uploaded photos and videos. They are served through a login-protected view, never publicly.
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
+MEDIA_URL = env.str("MEDIA_URL", default="/media/")
+if not MEDIA_URL.endswith("/"):
+    MEDIA_URL += "/"
+UPLOAD_MAX_MB = env.int("UPLOAD_MAX_MB", default=10)
+if UPLOAD_MAX_MB < 1:
+    raise ImproperlyConfigured("UPLOAD_MAX_MB must be a whole number of megabytes, 1 or more.")
+# Uploads larger than this go to a temporary file instead of memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# A multipart request holds a few files plus the form; leave room above one file's limit.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+
+# --- Background tasks -------------------------------------------------------------------------------
+# AI work runs after the request in the task worker (`manage.py db_worker`), never inside it.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+
+# --- OCR ---------------------------------------------------------------------------------------------
+# All Tesseract calls go through floor/ocr.py. A read that takes longer than this is given up on; the
+# form never waits longer for it.
+TESSERACT_CMD = env.str("TESSERACT_CMD", default="tesseract")
+OCR_TIMEOUT_SECONDS = env.float("OCR_TIMEOUT_SECONDS", default=6.0)
+
+
+# --- AI ---------------------------------------------------------------------------------------------
+# Off unless an API key or a base URL of an OpenAI-compatible server is configured; AI_ENABLED=false
+# turns it off whatever else is set.
+OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
+OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="")
+OPENAI_MODEL = env.str("OPENAI_MODEL", default="gpt-4o-mini")
+AI_ENABLED = env.bool("AI_ENABLED", default=True) and bool(OPENAI_API_KEY or OPENAI_BASE_URL)
+
+
+# --- Security in production -------------------------------------------------------------------------
+# Many factory networks serve plain HTTP; HTTPS=true (behind a TLS proxy) makes cookies secure-only.
+if env.bool("HTTPS", default=False):
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "{asctime} {levelname} {name}: {message}", "style": "{"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
+}

@@ -1,0 +1,18 @@
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from floor import views as floor_views
+
+admin.site.site_header = "Machine Logbook administration"
+admin.site.site_title = "Machine Logbook"
+
+urlpatterns = [
+    path("", floor_views.home, name="home"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path(settings.MEDIA_URL.lstrip("/") + "<path:path>", floor_views.media_file, name="media"),
+    path("", include("floor.urls")),
+]

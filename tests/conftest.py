@@ -1,0 +1,110 @@
+"""Fixtures shared by the whole suite: the three roles, an outsider, a small factory, a browser."""
+
+import os
+
+import pytest
+from django.contrib.auth.models import Group
+
+from floor import roles
+from floor.models import Department, Machine
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # Real hashing costs a third of a second per user; the tests are not about it.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def _user(django_user_model, username, role=None):
+    user = django_user_model.objects.create_user(username=username, password=PASSWORD,
+                                                 first_name=username.title())
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def operator(db, django_user_model):
+    return _user(django_user_model, "olga", roles.OPERATOR)
+
+
+@pytest.fixture
+def maintenance(db, django_user_model):
+    return _user(django_user_model, "marek", roles.MAINTENANCE)
+
+
+@pytest.fixture
+def manager(db, django_user_model):
+    return _user(django_user_model, "mia", roles.MANAGER)
+
+
+@pytest.fixture
+def outsider(db, django_user_model):
+    """Signed in, but in no role: sees nothing."""
+    return _user(django_user_model, "otto")
+
+
+@pytest.fixture
+def department(db):
+    # The test database's factory tables were made by our migration, so writing them here is fine.
+    return Department.objects.create(name="Milling")
+
+
+@pytest.fixture
+def machine(department):
+    return Machine.objects.create(name="M-01 Haas VF-2", department=department)
+
+
+@pytest.fixture
+def other_machine(department):
+    return Machine.objects.create(name="M-04 Fanuc Robodrill", department=department)
+
+
+# --- browser ----------------------------------------------------------------------------------------
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium driven by Playwright (never a downloaded browser build)."""
+    # Playwright runs an event loop in this thread; the ORM beside it would refuse to run otherwise.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def tablet(browser):
+    """A landscape tablet with touch, as bolted beside a machine."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, has_touch=True, is_mobile=False)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def sign_in(live_server):
+    def sign_in(page, user, password=PASSWORD):
+        page.goto(live_server.url + "/login/")
+        page.get_by_label("Username").fill(user.username)
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_load_state()
+
+    return sign_in
