@@ -1,0 +1,428 @@
+import uuid
+from pathlib import PurePath
+
+from django.conf import settings
+from django.db import models, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+
+# --- The factory's own tables -----------------------------------------------------------------------
+# `manufacturing_department` and `manufacturing_machine` belong to the factory's ERP. We may rely on
+# the columns below and nothing else; the real tables usually have many more. Django never creates,
+# alters or writes them (managed = False); migration 0001 creates them only where they are missing
+# (SQLite demo, fresh test databases). See floor/checks.py for the start-up contract check.
+class Department(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=255)
+
+    class Meta:
+        managed = False
+        db_table = "manufacturing_department"
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Machine(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=255)
+    department = models.ForeignKey(
+        Department,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="machines",
+    )
+
+    class Meta:
+        managed = False
+        db_table = "manufacturing_machine"
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+# --- Our tables -------------------------------------------------------------------------------------
+class Category(models.TextChoices):
+    ALARM = "alarm", "Alarm"
+    MECHANICAL = "mechanical", "Mechanical"
+    ELECTRICAL = "electrical", "Electrical"
+    HYDRAULIC = "hydraulic", "Hydraulic / pneumatic"
+    TOOLING = "tooling", "Tooling"
+    PROGRAM = "program", "Program"
+    QUALITY = "quality", "Quality"
+    SAFETY = "safety", "Safety"
+    OTHER = "other", "Other"
+
+
+class Status(models.TextChoices):
+    OPEN = "open", "Open"
+    IN_PROGRESS = "in_progress", "In progress"
+    WAITING_PARTS = "waiting_parts", "Waiting for parts"
+    RESOLVED = "resolved", "Resolved"
+    CLOSED = "closed", "Closed"
+
+
+OPEN_STATUSES = (Status.OPEN, Status.IN_PROGRESS, Status.WAITING_PARTS)
+
+# Which status may follow which. Work may skip steps (a quick fix goes from open to resolved), but a
+# finished issue only comes back through "reopen" (to open), so its resolution times stay honest.
+TRANSITIONS = {
+    Status.OPEN: {Status.IN_PROGRESS, Status.WAITING_PARTS, Status.RESOLVED},
+    Status.IN_PROGRESS: {Status.OPEN, Status.WAITING_PARTS, Status.RESOLVED},
+    Status.WAITING_PARTS: {Status.IN_PROGRESS, Status.RESOLVED},
+    Status.RESOLVED: {Status.CLOSED, Status.OPEN},
+    Status.CLOSED: {Status.OPEN},
+}
+
+
+class Priority(models.IntegerChoices):
+    LOW = 1, "Low"
+    NORMAL = 2, "Normal"
+    HIGH = 3, "High"
+    URGENT = 4, "Urgent"
+
+
+class AIState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+    OFF = "off", "Off"
+
+
+class InvalidTransition(Exception):
+    """The requested status does not follow the current one."""
+
+
+class StaleIssue(Exception):
+    """Someone else changed the issue since the form was loaded (lost-update protection)."""
+
+    def __init__(self, issue):
+        super().__init__(f"Issue #{issue.pk} was changed by someone else.")
+        self.issue = issue
+
+
+class Issue(models.Model):
+    # Nullable only so that a machine deleted in the ERP leaves its history readable (the join then
+    # finds nothing); every form requires a machine.
+    machine = models.ForeignKey(
+        Machine,
+        null=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="issues",
+    )
+    category = models.CharField(max_length=20, choices=Category.choices)
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+
+    ai_title = models.CharField(max_length=200, blank=True)
+    ai_summary = models.TextField(blank=True)
+    ai_state = models.CharField(max_length=10, choices=AIState.choices, default=AIState.OFF)
+    ai_error = models.TextField(blank=True)
+    ai_updated_at = models.DateTimeField(null=True, blank=True)
+
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
+    is_runnable = models.BooleanField(
+        default=True, help_text="The machine can still run despite the issue."
+    )
+
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="reported_issues",
+    )
+    # Tablets on the floor are often signed in with one shared account: the person's own name.
+    reporter_name = models.CharField(max_length=100, blank=True)
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_issues",
+    )
+
+    reported_at = models.DateTimeField(default=timezone.now)
+    machine_stopped_at = models.DateTimeField(null=True, blank=True)
+    machine_running_again_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    # Bumped by every change through the model methods; a form posts the version it was loaded with.
+    version = models.PositiveIntegerField(default=1)
+    # The token of the floor form that created this issue: a resubmitted form finds it again.
+    submission_token = models.UUIDField(null=True, blank=True, unique=True, editable=False)
+
+    class Meta:
+        db_table = "issues_issue"
+        ordering = ["-reported_at", "-id"]
+        permissions = [
+            ("assign_issue", "Can assign issues"),
+            ("change_issue_status", "Can change the status of issues"),
+            ("view_dashboard", "Can view the dashboards"),
+            ("export_issues", "Can export issues"),
+        ]
+        indexes = [
+            models.Index(fields=["status", "-reported_at"], name="issue_status_reported"),
+            models.Index(fields=["machine", "-reported_at"], name="issue_machine_reported"),
+            models.Index(fields=["-reported_at", "-id"], name="issue_reported"),
+            models.Index(fields=["assigned_to", "status"], name="issue_assignee_status"),
+            models.Index(fields=["resolved_at"], name="issue_resolved"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(machine_running_again_at__isnull=True)
+                | Q(machine_stopped_at__isnull=True)
+                | Q(machine_running_again_at__gte=F("machine_stopped_at")),
+                name="issue_running_after_stop",
+            ),
+        ]
+
+    def __str__(self):
+        return f"#{self.pk} {self.display_title}"
+
+    @property
+    def number(self):
+        return f"#{self.pk}"
+
+    @property
+    def display_title(self):
+        return self.ai_title if self.ai_state == AIState.DONE and self.ai_title else self.title
+
+    @property
+    def is_open(self):
+        return self.status in OPEN_STATUSES
+
+    def allowed_statuses(self):
+        return sorted(TRANSITIONS[self.status], key=list(Status).index)
+
+    # --- state changes ------------------------------------------------------------------------------
+    # Each runs in a transaction on a locked, fresh copy of the row, so two maintenance staff acting at
+    # once are serialised; with expected_version the second one gets StaleIssue instead of silently
+    # overwriting the first.
+    def _change(self, *, by, expected_version, apply):
+        with transaction.atomic():
+            fresh = Issue.objects.select_for_update().get(pk=self.pk)
+            if expected_version is not None and fresh.version != expected_version:
+                raise StaleIssue(fresh)
+            now = timezone.now()
+            recorded = apply(fresh, now)
+            if not recorded:
+                return False
+            fresh.version += 1
+            fresh.save()
+            IssueEvent.objects.bulk_create(
+                IssueEvent(issue=fresh, actor=by, created_at=now, kind=kind, from_value=old, to_value=new)
+                for kind, old, new in recorded
+            )
+        self.refresh_from_db()
+        return True
+
+    def set_status(self, status, *, by, expected_version=None):
+        """Move the issue to `status` along TRANSITIONS, keeping resolved_at and closed_at true."""
+        status = Status(status)
+
+        def apply(issue, now):
+            if status == issue.status:
+                return []
+            if status not in TRANSITIONS[issue.status]:
+                raise InvalidTransition(
+                    f"An issue that is {issue.get_status_display().lower()} cannot become "
+                    f"{status.label.lower()}."
+                )
+            old = issue.status
+            issue.status = status
+            if status == Status.RESOLVED:
+                issue.resolved_at = now
+            elif status == Status.CLOSED:
+                issue.closed_at = now
+                issue.resolved_at = issue.resolved_at or now
+            elif status in OPEN_STATUSES and old in (Status.RESOLVED, Status.CLOSED):
+                issue.resolved_at = None
+                issue.closed_at = None
+                return [(IssueEvent.Kind.REOPENED, old, status)]
+            return [(IssueEvent.Kind.STATUS_CHANGED, old, status)]
+
+        return self._change(by=by, expected_version=expected_version, apply=apply)
+
+    def assign(self, user, *, by, expected_version=None):
+        def apply(issue, now):
+            if issue.assigned_to_id == (user.pk if user else None):
+                return []
+            old = issue.assigned_to.get_username() if issue.assigned_to else ""
+            issue.assigned_to = user
+            return [(IssueEvent.Kind.ASSIGNED, old, user.get_username() if user else "")]
+
+        return self._change(by=by, expected_version=expected_version, apply=apply)
+
+    def set_priority(self, priority, *, by, expected_version=None):
+        priority = Priority(int(priority))
+
+        def apply(issue, now):
+            if issue.priority == priority:
+                return []
+            old = Priority(issue.priority).label
+            issue.priority = priority
+            return [(IssueEvent.Kind.PRIORITY_CHANGED, old, priority.label)]
+
+        return self._change(by=by, expected_version=expected_version, apply=apply)
+
+    def set_runnable(self, runnable, *, by, at=None, expected_version=None):
+        """Record that the machine stopped (runnable False) or runs again (True), for downtime."""
+
+        def apply(issue, now):
+            if issue.is_runnable == runnable:
+                return []
+            when = at or now
+            issue.is_runnable = runnable
+            if runnable:
+                if issue.machine_stopped_at and when < issue.machine_stopped_at:
+                    when = issue.machine_stopped_at
+                issue.machine_running_again_at = when
+            else:
+                issue.machine_stopped_at = issue.machine_stopped_at or when
+                issue.machine_running_again_at = None
+            return [(IssueEvent.Kind.RUNNABLE_CHANGED, _yes_no(not runnable), _yes_no(runnable))]
+
+        return self._change(by=by, expected_version=expected_version, apply=apply)
+
+
+def _yes_no(value):
+    return "running" if value else "stopped"
+
+
+class IssueAlarmCode(models.Model):
+    """One alarm code of an issue, normalised (see floor/alarm_codes.py); a row each, so that
+    "which issues had SV0401" and "top alarm codes" are plain indexed queries on any database."""
+
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="alarm_codes")
+    code = models.CharField(max_length=40)
+    family = models.CharField(max_length=20, blank=True)
+
+    class Meta:
+        db_table = "issues_alarmcode"
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["issue", "code"], name="alarmcode_unique")]
+        indexes = [models.Index(fields=["code", "issue"], name="alarmcode_code")]
+
+    def __str__(self):
+        return self.code
+
+
+class Remedy(models.Model):
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="remedies")
+    description = models.TextField()
+    ai_text = models.TextField(blank=True)
+    ai_state = models.CharField(max_length=10, choices=AIState.choices, default=AIState.OFF)
+    ai_error = models.TextField(blank=True)
+    performed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="remedies"
+    )
+    performed_at = models.DateTimeField(default=timezone.now)
+    minutes_spent = models.PositiveIntegerField(null=True, blank=True)
+    parts_used = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "issues_remedy"
+        ordering = ["performed_at", "id"]
+        verbose_name_plural = "remedies"
+        indexes = [models.Index(fields=["issue", "performed_at"], name="remedy_issue_performed")]
+
+    def __str__(self):
+        return f"Remedy for #{self.issue_id}"
+
+    @property
+    def display_text(self):
+        return self.ai_text if self.ai_state == AIState.DONE and self.ai_text else self.description
+
+
+def attachment_path(instance, filename):
+    # The stored name is generated: what the tablet called the file says nothing and may collide.
+    suffix = PurePath(filename).suffix.lower()[:10]
+    return timezone.now().strftime("attachments/%Y/%m/%d/") + uuid.uuid4().hex + suffix
+
+
+class Attachment(models.Model):
+    class Kind(models.TextChoices):
+        IMAGE = "image", "Image"
+        VIDEO = "video", "Video"
+
+    # Pending attachments (uploaded while the floor form is still open) have neither issue nor remedy
+    # but a pending_token; submitting the form attaches them. A remedy's attachment also names the
+    # remedy's issue, so an issue's timeline is one query.
+    issue = models.ForeignKey(
+        Issue, null=True, blank=True, on_delete=models.CASCADE, related_name="attachments"
+    )
+    remedy = models.ForeignKey(
+        Remedy, null=True, blank=True, on_delete=models.CASCADE, related_name="attachments"
+    )
+    pending_token = models.UUIDField(null=True, blank=True, db_index=True)
+    file = models.FileField(upload_to=attachment_path, max_length=200)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    original_name = models.CharField(max_length=255, blank=True)
+    ocr_text = models.TextField(blank=True)
+    ocr_alarm_codes = models.JSONField(default=list, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "issues_attachment"
+        ordering = ["uploaded_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(remedy__isnull=True) | Q(issue__isnull=False),
+                name="attachment_remedy_has_issue",
+            ),
+            models.CheckConstraint(
+                condition=Q(issue__isnull=False) | Q(pending_token__isnull=False),
+                name="attachment_owned_or_pending",
+            ),
+        ]
+
+    def __str__(self):
+        return self.original_name or self.file.name
+
+
+class IssueEvent(models.Model):
+    class Kind(models.TextChoices):
+        CREATED = "created", "Reported"
+        STATUS_CHANGED = "status_changed", "Status changed"
+        REOPENED = "reopened", "Reopened"
+        ASSIGNED = "assigned", "Assigned"
+        PRIORITY_CHANGED = "priority_changed", "Priority changed"
+        RUNNABLE_CHANGED = "runnable_changed", "Machine state changed"
+        REMEDY_ADDED = "remedy_added", "Remedy recorded"
+        ATTACHMENT_ADDED = "attachment_added", "Attachment added"
+        AI_DONE = "ai_done", "AI text ready"
+        AI_FAILED = "ai_failed", "AI failed"
+
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    from_value = models.CharField(max_length=200, blank=True)
+    to_value = models.CharField(max_length=200, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "issues_issueevent"
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["issue", "created_at"], name="event_issue_created")]
+
+    def __str__(self):
+        return f"#{self.issue_id} {self.get_kind_display()}"

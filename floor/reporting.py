@@ -1,0 +1,87 @@
+"""Reporting an issue: the one way an issue comes into being, from the floor form, the demo factory and tests."""
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from floor.models import AIState, Category, Issue, IssueAlarmCode, IssueEvent, Priority
+
+TITLE_MAX = 80
+
+
+def normalise_typed_code(code):
+    """A code as typed by a person: uppercased, inner whitespace collapsed to one space."""
+    return " ".join(str(code).upper().split())
+
+
+def make_title(*, category, alarm_codes=(), description=""):
+    """A plain title when no AI title exists: category, first alarm code, first words of the text.
+
+    >>> make_title(category="alarm", alarm_codes=["SV0401"], description="spdl hot again")
+    'Alarm SV0401: spdl hot again'
+    """
+    head = Category(category).label
+    if alarm_codes:
+        head += f" {alarm_codes[0]}"
+    words = " ".join((description or "").split())
+    if not words:
+        return head[:TITLE_MAX]
+    title = f"{head}: {words}"
+    if len(title) <= TITLE_MAX:
+        return title
+    cut = title[: TITLE_MAX - 1].rsplit(" ", 1)[0]
+    return cut + "…"
+
+
+def report_issue(
+    *,
+    machine,
+    category,
+    description="",
+    alarm_codes=(),
+    is_runnable=True,
+    by=None,
+    reporter_name="",
+    priority=Priority.NORMAL,
+    reported_at=None,
+    machine_stopped_at=None,
+    submission_token=None,
+):
+    """Create an issue with its alarm codes and its first timeline event, in one transaction.
+
+    A machine that does not run is taken to have stopped when the issue was reported, unless the
+    reporter said otherwise. `alarm_codes` holds strings or (code, family) pairs.
+    """
+    reported_at = reported_at or timezone.now()
+    codes = []
+    for item in alarm_codes:
+        code, family = (item, "") if isinstance(item, str) else item
+        code = normalise_typed_code(code)
+        if code and code not in [c for c, _ in codes]:
+            codes.append((code, family))
+    if not is_runnable:
+        machine_stopped_at = machine_stopped_at or reported_at
+    description = (description or "").strip()
+
+    with transaction.atomic():
+        issue = Issue.objects.create(
+            machine=machine,
+            category=category,
+            description=description,
+            title=make_title(category=category, alarm_codes=[c for c, _ in codes], description=description),
+            ai_state=AIState.PENDING if settings.AI_ENABLED else AIState.OFF,
+            is_runnable=is_runnable,
+            priority=priority,
+            reported_by=by,
+            reporter_name=reporter_name.strip(),
+            reported_at=reported_at,
+            machine_stopped_at=None if is_runnable else machine_stopped_at,
+            submission_token=submission_token,
+        )
+        IssueAlarmCode.objects.bulk_create(
+            IssueAlarmCode(issue=issue, code=code, family=family) for code, family in codes
+        )
+        IssueEvent.objects.create(
+            issue=issue, kind=IssueEvent.Kind.CREATED, to_value=issue.status, actor=by, created_at=reported_at
+        )
+    return issue
