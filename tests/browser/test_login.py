@@ -1,0 +1,35 @@
+"""A person signs in on a tablet and lands on the open issues."""
+
+import pytest
+
+from floor.reporting import report_issue
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+
+def test_operator_signs_in_on_a_tablet_and_sees_machines_down_first(live_server, tablet, sign_in, operator,
+                                                                    machine, other_machine):
+    report_issue(machine=other_machine, category="quality", description="bore oversize", by=operator)
+    report_issue(machine=machine, category="alarm", alarm_codes=["SV0401"], description="servo alarm",
+                 is_runnable=False, by=operator)
+
+    tablet.goto(live_server.url + "/")
+    assert "/login/" in tablet.url  # everything but the login page needs a signed-in user
+    sign_in(tablet, operator)
+
+    assert tablet.get_by_role("heading", name="Open issues").is_visible()
+    rows = tablet.locator("tbody tr")
+    assert rows.count() == 2
+    assert "SV0401" in rows.nth(0).inner_text() and "Down" in rows.nth(0).inner_text()
+    # The stylesheet is served locally and applied (no outside host).
+    button = tablet.get_by_role("button", name="Sign out")
+    assert button.bounding_box()["height"] >= 44
+
+
+def test_wrong_password_is_explained_on_the_tablet(live_server, tablet, operator):
+    tablet.goto(live_server.url + "/login/")
+    tablet.get_by_label("Username").fill(operator.username)
+    tablet.get_by_label("Password").fill("wrong")
+    tablet.get_by_role("button", name="Sign in").click()
+    assert tablet.get_by_role("alert").is_visible()
+    assert tablet.get_by_label("Username").input_value() == operator.username
