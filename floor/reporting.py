@@ -21,9 +21,10 @@ def make_title(*, category, alarm_codes=(), description=""):
     'Alarm SV0401: spdl hot again'
     """
     head = Category(category).label
-    if alarm_codes:
-        head += f" {alarm_codes[0]}"
     words = " ".join((description or "").split())
+    # Operators often type the code into the text too; name it once.
+    if alarm_codes and alarm_codes[0].upper() not in words.upper():
+        head += f" {alarm_codes[0]}"
     if not words:
         return head[:TITLE_MAX]
     title = f"{head}: {words}"

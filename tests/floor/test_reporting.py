@@ -13,6 +13,11 @@ def test_title_is_category_code_and_first_words():
     assert make_title(category="tooling", description="") == "Tooling"
 
 
+def test_title_names_a_code_the_text_already_holds_once():
+    assert make_title(category="alarm", alarm_codes=["SV0401"], description="SV0401 v ready off") == \
+        "Alarm: SV0401 v ready off"
+
+
 def test_long_title_is_cut_at_a_word_within_80_characters():
     title = make_title(category="mechanical", description="chip conveyor " * 20)
     assert len(title) <= 80 and title.endswith("…")
