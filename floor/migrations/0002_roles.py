@@ -1,21 +1,6 @@
-"""The three roles as groups with their permissions. Later changes to a role get a migration of their own."""
-
 from django.db import migrations
 
-OPERATOR = [
-    "view_issue", "add_issue",
-    "view_attachment", "add_attachment",
-    "view_remedy", "view_issueevent", "view_issuealarmcode",
-    "view_machine", "view_department",
-]
-MAINTENANCE = OPERATOR + [
-    "change_issue", "assign_issue", "change_issue_status",
-    "add_remedy", "change_remedy", "change_attachment",
-    "export_issues",
-]
-MANAGER = MAINTENANCE + ["view_dashboard"]
-
-ROLES = {"operator": OPERATOR, "maintenance": MAINTENANCE, "manager": MANAGER}
+from floor.roles import ROLES, sync_roles
 
 
 def create_roles(apps, schema_editor):
@@ -29,16 +14,7 @@ def create_roles(apps, schema_editor):
     create_contenttypes(app_config, apps=apps, verbosity=0)
     create_permissions(app_config, apps=apps, verbosity=0)
     app_config.models_module = None
-
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    for role, codenames in ROLES.items():
-        group, _ = Group.objects.get_or_create(name=role)
-        permissions = Permission.objects.filter(content_type__app_label="floor", codename__in=codenames)
-        missing = set(codenames) - set(permissions.values_list("codename", flat=True))
-        if missing:
-            raise RuntimeError(f"Permissions not found for role {role}: {sorted(missing)}")
-        group.permissions.set(permissions)
+    sync_roles(group_model=apps.get_model("auth", "Group"), permission_model=apps.get_model("auth", "Permission"))
 
 
 def remove_roles(apps, schema_editor):

@@ -4,7 +4,7 @@ import pytest
 
 from floor.reporting import report_issue
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_operator_signs_in_on_a_tablet_and_sees_machines_down_first(live_server, tablet, sign_in, operator,

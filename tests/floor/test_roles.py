@@ -3,6 +3,8 @@ from django.urls import reverse
 
 from floor.models import Machine
 
+pytestmark = pytest.mark.django_db
+
 
 @pytest.mark.parametrize(
     "perm, allowed",
