@@ -1,0 +1,356 @@
+"""Alarm codes of CNC controllers, found in OCR text or typed by a person.
+
+Pure functions, no Django: the OCR pipeline (`floor/ocr.py`), forms and reports all call them.
+
+A code is kept in the form the controller shows it, uppercased, with inner whitespace collapsed to one
+space: Fanuc `SV0401`, Siemens `25000`, Haas `108` or `40.4143`, Okuma `2136`, Mitsubishi `M01 0101`,
+Heidenhain `130-07E2`, and the generic `ALARM: 123` of older or unknown controls as `123`.
+
+OCR text of a photographed screen is noisy, so the patterns repair the confusions Tesseract makes on
+these fonts (O for 0, I or l for 1, a space inside a code) only where the surrounding shape leaves no
+doubt. Bare numbers (Siemens, Haas, old Fanuc) are the dangerous ones: a screen is full of numbers
+(positions, feeds, counters, dates). They are taken only at the start of a line that reads like an alarm
+line (the number followed by a message in words) on a screen that talks about alarms at all.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+FAMILIES = ("fanuc", "siemens", "haas", "okuma", "mitsubishi", "heidenhain", "generic")
+
+# Fanuc 0i-D/0i-F/30i alarm classes as printed before the four-digit number.
+FANUC_CLASSES = frozenset(
+    "SW PW IO PS OT OH SV SR MC SP DS IE BG SN EX PC".split()
+)
+
+
+@dataclass(frozen=True)
+class AlarmCode:
+    """One alarm code found in a text: the normalised `code`, its controller `family`, and the
+    (whitespace-collapsed) `line` it was read from, so a person can check it against the photo."""
+
+    code: str
+    family: str
+    line: str
+
+
+# --- character repairs ---------------------------------------------------------------------------------
+
+# Where a digit must stand, Tesseract reads these letters for the digits of screen fonts.
+_DIGIT_LOOKALIKES = str.maketrans({"O": "0", "o": "0", "D": "0", "Q": "0", "I": "1", "l": "1", "|": "1"})
+# Where a letter of a Fanuc class must stand, these digits are the letters they were misread from.
+_LETTER_LOOKALIKES = str.maketrans({"5": "S", "0": "O", "1": "I", "8": "B"})
+
+_SPACES = re.compile(r"\s+")
+
+# Controller fonts draw a slashed or dotted zero, which Tesseract's English model reads as one of these
+# (and a blurred E as a euro sign). None of them has any other meaning on a controller screen.
+_SLASHED_ZERO = str.maketrans({"@": "0", "Ø": "0", "ø": "0", "Θ": "0", "θ": "0", "€": "E"})
+
+
+def _collapse(text: str) -> str:
+    return _SPACES.sub(" ", text).strip()
+
+
+def _repair_digits(text: str) -> str:
+    return text.translate(_DIGIT_LOOKALIKES)
+
+
+# --- patterns -------------------------------------------------------------------------------------------
+
+# No letter or digit may touch a code on either side: "ASV0401" or "SV04011" is something else.
+_B = r"(?<![A-Za-z0-9])"
+_E = r"(?![A-Za-z0-9])"
+
+# Okuma OSP shows the class after the word ALARM ("ALARM-B 2136") or after the number ("2136 ALARM-B").
+_OKUMA_BEFORE = re.compile(_B + r"ALARM\s?-\s?([ABCDP])\s*[:\-]?\s*(\d{4})" + _E)
+_OKUMA_AFTER = re.compile(_B + r"(\d{4})\s+ALARM\s?-\s?([ABCDP])" + _E)
+
+# Heidenhain TNC: three digits, a dash, four hex digits ("130-07E2"); OCR may read the dash as a colon or
+# a degree sign. A further dash, slash or colon next to it would make it a date, a time or a part number.
+_HEIDENHAIN = re.compile(r"(?<![A-Za-z0-9\-/.:])([0-9A-F]{3})(?:-|\s?[:~]\s?)([0-9A-FOl]{4})(?![A-Za-z0-9\-/.:])")
+
+# Mitsubishi M70/M80/M800: class letter, two digits, four digits ("M01 0101", "S01 0051", "Z70 0004").
+# OCR may drop the space; a lone "S01" or "T0101" (spindle, tool) has no four digits after it.
+_MITSUBISHI = re.compile(_B + r"([MSZTYRLUV$])([0-9O]{2})(\s?|\s?['’°`´]\s?)([0-9O]{4})" + _E)
+
+# Fanuc: two-letter class and four digits. Digits may be misread as letters and the class as digits.
+_FANUC_CANDIDATE = re.compile(_B + r"([A-Z0-9]{2})(\s?)([0-9OIl|]{4})" + _E)
+
+# "ALARM: 123", "ALARM 123", "ERROR: 456", "ERR-456", "ALM 123": the old system's formats, kept for
+# controls we do not know by make.
+_GENERIC = re.compile(
+    r"(?<![A-Za-z])(?:ALARM|ALM|ERROR|ERR|FAULT)\s*(?:NO\.?|#)?\s*[:#\-]?\s*(\d{1,6})(?![A-Za-z0-9:/]|\.\d)",
+    re.IGNORECASE,
+)
+
+# A number (or Haas NGC dotted id) at the head of a line, followed by words.
+_LINE_HEAD_NUMBER = re.compile(r"^(\d{3,6}|\d{1,3}\.\d{3,4})(?=\s)\s+(.*)$")
+
+# Clock times and dates that precede the number in alarm lists and histories (Sinumerik, Fanuc history),
+# and symbols that OCR makes of the warning icons in front of an alarm line.
+_LINE_PREFIX = re.compile(
+    r"^(?:[^A-Za-z0-9]+"
+    r"|\d{1,4}[./\-]\d{1,2}[./\-]\d{1,4}\s*"
+    r"|\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d{1,3})?)?\s*"
+    r")+"
+)
+
+# A screen "talks about alarms" when one of these words is on it: the titles and tabs of alarm screens in
+# the languages controllers are set to on European and American shop floors.
+_ALARM_CONTEXT = re.compile(
+    r"ALARM|ALM\b|ERROR|ERREUR|FEHLER|ST[OÖ]RUNG|FAULT|DEFAUT|DÉFAUT|ALLARM|AVARIA|AWARIA"
+    r"|EMERGENCY|EMG\b|SERVO|OVERTRAVEL|OVER TRAVEL",
+    re.IGNORECASE,
+)
+
+# The alarm words of screen titles, for a tolerant match: OCR often gets one letter of a title wrong.
+_TITLE_WORDS = ("ALARM", "ALARMS", "ALARME", "ALARMAS", "ALLARMI", "ERROR", "ERRORS", "FEHLER", "FAULT")
+
+
+def _talks_about_alarms(text: str) -> bool:
+    """True when an alarm word is in the text, exactly or with one letter misread ("ACARMS")."""
+    if _ALARM_CONTEXT.search(text):
+        return True
+    for word in set(re.findall(r"[A-Za-z]{5,7}", text.upper())):
+        for title in _TITLE_WORDS:
+            if len(word) == len(title) and sum(a != b for a, b in zip(word, title)) <= 1:
+                return True
+    return False
+
+
+# Words that make a number a quantity and not an alarm: units, counters, program words. Axis letters are
+# not among them: Haas messages start with one ("108 X SERVO OVERLOAD").
+_QUANTITY_WORDS = frozenset(
+    """
+    RPM MM MIN IN INCH IPM IPR MMPM SEC H HR HRS MM/MIN MM/REV IN/MIN % PCS PARTS PART PIECES PCE STK
+    STUCK STÜCK PZ PIEZAS PIECE TOOL TOOLS KG NM KW LINES LINE BLOCK BLOCKS TIMES CYCLES
+    """.split()
+)
+
+# Old Fanuc messages: "401 SERVO ALARM: (VRDY OFF)", "510 OVER TRAVEL : +X", "010 IMPROPER G-CODE".
+_OLD_FANUC_MESSAGE = re.compile(
+    r"\b(?:SERVO ALARM|OVER ?TRAVEL|P/S ALARM|SPINDLE ALARM|OVERHEAT|SYSTEM ALARM|APC ALARM|IMPROPER)\b"
+)
+
+
+def _looks_like_program_line(line: str) -> bool:
+    """A line of NC program ("N120 G01 X12.5 F1200") is made of address words, never an alarm."""
+    words = re.findall(r"\b[GMNXYZFST]-?\d+(?:\.\d*)?\b", line)
+    return len(words) >= 3 or bool(re.match(r"^\s*[NO]\d{2,}", line))
+
+
+def _has_message(rest: str) -> bool:
+    """True when `rest`, the text after a leading number, reads as an alarm message: it starts with a
+    word (not a unit, a decimal, a clock time or a date) and holds a word of three letters or more."""
+    rest = rest.strip()
+    if not rest:
+        return False
+    first = rest.split()[0].strip(":;,.").upper()
+    if first in _QUANTITY_WORDS or re.match(r"^[\d:/.,%+\-]", first):
+        return False
+    return re.search(r"[A-Za-zÀ-ÿ]{3,}", rest) is not None
+
+
+# --- family matchers, each returning (start, end, code, family) spans on one line --------------------------
+
+
+def _okuma(line: str):
+    for match in _OKUMA_BEFORE.finditer(line):
+        yield match.start(), match.end(), match.group(2), "okuma"
+    for match in _OKUMA_AFTER.finditer(line):
+        yield match.start(), match.end(), match.group(1), "okuma"
+
+
+def _heidenhain(line: str):
+    for match in _HEIDENHAIN.finditer(line):
+        head, tail = match.group(1), match.group(2).replace("O", "0").replace("l", "1")
+        # The first half is a decimal error class ("130"); "ABC-DEAD" or "A1B-..." is something else.
+        if head.isdigit():
+            yield match.start(), match.end(), f"{head}-{tail}", "heidenhain"
+
+
+def _mitsubishi(line: str):
+    if _looks_like_program_line(line):
+        return
+    for match in _MITSUBISHI.finditer(line):
+        # "$01" is S01 and "TO1" is T01 as OCR reads them; but a group made of letters only is a word.
+        letter = "S" if match.group(1) == "$" else match.group(1)
+        group, number = match.group(2).replace("O", "0"), match.group(4).replace("O", "0")
+        if match.group(2).count("O") == 2:
+            continue
+        # OCR turns the gap between the two numbers into a quote or a degree sign at times.
+        spaced = bool(match.group(3))
+        # Without the space, "S010051" could be a spindle speed: accept it only on an alarm-looking line.
+        if not spaced and not _ALARM_CONTEXT.search(line):
+            continue
+        yield match.start(), match.end(), f"{letter}{group} {number}", "mitsubishi"
+
+
+def _fanuc(line: str):
+    for match in _FANUC_CANDIDATE.finditer(line):
+        raw_class, space, raw_number = match.groups()
+        # A class made of digits only ("10 2024") is a number, not a misread class.
+        if not re.search(r"[A-Z]", raw_class):
+            continue
+        fanuc_class = raw_class.translate(_LETTER_LOOKALIKES)
+        if fanuc_class not in FANUC_CLASSES:
+            continue
+        # At least two real digits, so a word such as "SOIL" never turns into a code.
+        if sum(ch.isdigit() for ch in raw_number) < 2:
+            continue
+        number = _repair_digits(raw_number)
+        if space:
+            # "SP 1200" may be a spindle reading; a spaced code counts at the head of a line or beside
+            # alarm words, and never when a unit follows it.
+            rest = line[match.end():]
+            after = rest.split()
+            if after and after[0].upper().strip(":,.") in _QUANTITY_WORDS:
+                continue
+            at_head = not line[: match.start()].strip(" \t|*!>-:")
+            if not _ALARM_CONTEXT.search(line) and not (at_head and _has_message(rest)):
+                continue
+        yield match.start(), match.end(), fanuc_class + number, "fanuc"
+
+
+def _generic(line: str):
+    for match in _GENERIC.finditer(line):
+        number = match.group(1)
+        if set(number) == {"0"}:
+            continue  # "ALARM 0" / "ERROR: 000" is a counter at rest, not an alarm.
+        yield match.start(1), match.end(1), number, "generic"
+
+
+def _line_head(line: str, screen_family: str | None, alarm_screen: bool):
+    """Bare alarm numbers at the head of an alarm line: Siemens, Haas, old Fanuc.
+
+    On a screen that talks about alarms, any number of three digits or more followed by a message. On
+    others (the title may be cut off or misread) only a number of four digits or more, without a leading
+    zero, followed by at least two words: a tool table's "12 DRILL" or a counter's "125 PARTS" never
+    qualifies.
+    """
+    if _looks_like_program_line(line):
+        return
+    prefix = _LINE_PREFIX.match(line)
+    offset = prefix.end() if prefix else 0
+    match = _LINE_HEAD_NUMBER.match(line[offset:])
+    if not match:
+        return
+    number, rest = match.groups()
+    if not _has_message(rest):
+        return
+    if not alarm_screen:
+        digits = number.replace(".", "")
+        if len(digits) < 4 or number.startswith("0") or len(re.findall(r"[A-Za-zÀ-ÿ]{3,}", rest)) < 2:
+            return
+    start, end = offset + match.start(1), offset + match.end(1)
+    if "." in number:
+        # Haas NGC ids ("40.4143") are the only dotted alarm numbers.
+        yield start, end, number, "haas"
+        return
+    if len(number) == 6 and number[:2] in _FANUC_CLASS_AS_DIGITS:
+        # "IO2602" and "OT0500" read as digits throughout. No Sinumerik alarm is a six-digit number
+        # starting with 0 or 1, so these can only be Fanuc codes.
+        yield start, end, _FANUC_CLASS_AS_DIGITS[number[:2]] + number[2:], "fanuc"
+        return
+    yield start, end, number, _bare_number_family(number, rest, screen_family)
+
+
+# Fanuc classes whose two letters OCR can read as two digits.
+_FANUC_CLASS_AS_DIGITS = {"10": "IO", "07": "OT"}
+
+
+def _bare_number_family(number: str, message: str, screen_family: str | None) -> str:
+    """Which control shows a bare alarm number: the make named on the screen when there is one, else
+    the number's length and the message's style (Sinumerik messages are in mixed case, Haas and old
+    Fanuc ones in capitals)."""
+    if _OLD_FANUC_MESSAGE.search(message.upper()) and screen_family in (None, "fanuc"):
+        return "fanuc"
+    if screen_family in ("fanuc", "siemens", "haas"):
+        return screen_family
+    if len(number) >= 5:
+        return "siemens"
+    if len(number) == 4 and re.search(r"[a-z]{3}", message):
+        return "siemens"
+    return "haas"
+
+
+_BRANDS = (
+    (re.compile(r"FANUC", re.IGNORECASE), "fanuc"),
+    (re.compile(r"SINUMERIK|SIEMENS", re.IGNORECASE), "siemens"),
+    (re.compile(r"\bHAAS\b|\bNGC\b", re.IGNORECASE), "haas"),
+)
+
+
+def _screen_family(text: str) -> str | None:
+    for pattern, family in _BRANDS:
+        if pattern.search(text):
+            return family
+    return None
+
+
+_MATCHERS = (_okuma, _heidenhain, _mitsubishi, _fanuc, _generic)
+
+
+def extract_alarm_codes(text: str) -> list[AlarmCode]:
+    """Find the alarm codes in `text` (OCR output of a controller screen, or any text), deduplicated by
+    code and in reading order, each with its family and the line it came from.
+
+    A screen without an alarm yields an empty list: positions, feeds, speeds, tool, program and
+    sequence numbers, clock times, dates and part counts are not codes.
+    """
+    if not text:
+        return []
+    screen_family = _screen_family(text)
+    alarm_screen = _talks_about_alarms(text)
+    found: dict[str, AlarmCode] = {}
+    for raw_line in text.translate(_SLASHED_ZERO).splitlines():
+        line = _collapse(raw_line)
+        if not line:
+            continue
+        taken: list[tuple[int, int]] = []
+        hits: list[tuple[int, str, str]] = []
+        # The most specific shapes claim their characters first, so "ALARM-B 2136" is one Okuma code
+        # and not also a generic "ALARM ..." one, and "M01 0101" is not read again by a looser pattern.
+        for matcher in (*_MATCHERS, lambda ln: _line_head(ln, screen_family, alarm_screen)):
+            for start, end, code, family in matcher(line):
+                if any(start < t_end and t_start < end for t_start, t_end in taken):
+                    continue
+                taken.append((start, end))
+                hits.append((start, code, family))
+        for _, code, family in sorted(hits):
+            found.setdefault(code, AlarmCode(code=code, family=family, line=line))
+    return list(found.values())
+
+
+# --- typed codes -----------------------------------------------------------------------------------------
+
+_TYPED_FANUC = re.compile(r"^([A-Z]{2})\s*([0-9OIL]{4})$")
+_TYPED_MITSUBISHI = re.compile(r"^([MSZTYRLUV])\s*(\d{2})\s*(\d{4})$")
+_TYPED_HEIDENHAIN = re.compile(r"^([0-9A-F]{3})\s*-\s*([0-9A-F]{4})$")
+_TYPED_OKUMA = re.compile(r"^(?:ALARM\s*-?\s*[ABCDP]\s*(\d{4})|(\d{4})\s*ALARM\s*-?\s*[ABCDP])$")
+_TYPED_GENERIC = re.compile(r"^(?:ALARM|ALM|ERROR|ERR|FAULT)\s*[:#\-]?\s*(\d{1,6})$")
+
+
+def normalise_code(text: str) -> str:
+    """The normalised form of a code a person typed ("sv 0401" -> "SV0401", "m01 0101" -> "M01 0101",
+    "alarm-b 2136" -> "2136"), so it compares equal to the codes read from photos. Anything else comes
+    back uppercased, stripped, with inner whitespace collapsed to one space. Never raises."""
+    if not isinstance(text, str):
+        text = "" if text is None else str(text)
+    typed = _collapse(text).upper()
+    if match := _TYPED_FANUC.match(typed):
+        fanuc_class, number = match.groups()
+        if fanuc_class in FANUC_CLASSES:
+            return fanuc_class + number.replace("O", "0").replace("I", "1").replace("L", "1")
+    if match := _TYPED_MITSUBISHI.match(typed):
+        return "{}{} {}".format(*match.groups())
+    if match := _TYPED_HEIDENHAIN.match(typed):
+        return "{}-{}".format(*match.groups())
+    if match := _TYPED_OKUMA.match(typed):
+        return match.group(1) or match.group(2)
+    if match := _TYPED_GENERIC.match(typed):
+        return match.group(1)
+    return typed

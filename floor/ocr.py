@@ -1,0 +1,564 @@
+"""Reading alarm codes from photos of controller screens: the only module that runs Tesseract.
+
+A tablet photo of a CNC screen is a hard OCR input: the screen fills part of a 12 MP frame behind a bezel,
+seen at an angle, rotated, out of focus, with glare, often light text on a dark or coloured background
+and highlighted rows of the opposite polarity. Raw Tesseract on such a photo reads next to nothing, so
+the pipeline turns it into what Tesseract reads well, dark text of a known size on a clean white page:
+
+1. Decode, honouring EXIF orientation, at no more resolution than needed (JPEG draft decoding of a
+   12 MP photo at half size is several times faster than a full decode followed by a resize).
+2. Find the screen: the largest convex quadrilateral in the frame. When there is one, warp it to a
+   rectangle, which undoes rotation and perspective at once.
+3. Estimate the text height from the connected components, and rescale so that capitals are about
+   `_TARGET_TEXT_HEIGHT` pixels high: small text is upscaled, huge photos shrink (and Tesseract's time
+   falls with them).
+4. Measure every pixel's colour distance from its *local* background (a median over a window a few
+   characters wide). This turns light-on-dark, dark-on-light, coloured text, highlighted rows and glare
+   (a smooth additive brightness) into one thing, dark text on white, without deciding a polarity for
+   the whole screen.
+5. Straighten any residual skew from the direction of the text lines, crop to the text, and run
+   Tesseract (`OMP_THREAD_LIMIT=1`: its OpenMP threads fight each other on two cores) as one block of
+   text, which keeps an alarm number on one line with its message. A second pass with other settings runs
+   only when the first found no code and the time budget allows it.
+
+OpenCV is used for the geometry and the filters: each step is a few milliseconds where the same in pure
+Python or Pillow would eat the time budget.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytesseract
+from django.conf import settings
+from PIL import Image, ImageOps
+
+from floor.alarm_codes import AlarmCode, extract_alarm_codes
+
+# Longest side of the decoded image the pipeline works on. A screen that fills half of a 12 MP photo
+# still has text well above the target height at this size.
+_WORK_SIZE = 2000
+# Side of the thumbnail used to find the screen's outline.
+_DETECT_SIZE = 640
+# Capital height Tesseract's LSTM models read best at (their training lines are about 30-40 px high).
+_TARGET_TEXT_HEIGHT = 30
+# Never hand Tesseract more than this many pixels: the time it takes grows with them.
+_MAX_OCR_PIXELS = 3_200_000
+
+
+class OcrError(Exception):
+    """Base class of everything `read_image` raises."""
+
+
+class OcrUnavailable(OcrError):
+    """Tesseract is not installed or cannot be run."""
+
+
+class OcrTimeout(OcrError):
+    """Reading the image took longer than the time budget."""
+
+
+class UnreadableImage(OcrError):
+    """The input is not an image that Pillow can decode."""
+
+
+@dataclass
+class OcrResult:
+    """What a photo said: its `text`, the `alarm_codes` found in it, and the `seconds` it took."""
+
+    text: str
+    alarm_codes: list[AlarmCode] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def read_image(source, *, timeout: float | None = None) -> OcrResult:
+    """Read the text and alarm codes of a photo or screenshot of a controller screen.
+
+    `source` is a path, the image's bytes, or a file-like object (an uploaded file). The whole read,
+    decoding included, stays within `timeout` seconds (default `settings.OCR_TIMEOUT_SECONDS`).
+
+    Raises `UnreadableImage` for input that is not a decodable image, `OcrUnavailable` when Tesseract
+    cannot be run, and `OcrTimeout` when the budget ran out before any text was read.
+    """
+    started = time.monotonic()
+    budget = settings.OCR_TIMEOUT_SECONDS if timeout is None else timeout
+    deadline = started + budget
+    decoded = _Decoded(_read_bytes(source))
+
+    texts: list[str] = []
+    codes: list[AlarmCode] = []
+    for page, config in _passes(decoded):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0.05:
+            if texts:
+                break  # The first pass's answer stands; another would overrun the budget.
+            raise OcrTimeout(f"no time left to read the image within {budget:.1f} s")
+        try:
+            text = _tesseract(page, config=config, timeout=remaining)
+        except OcrTimeout:
+            if texts:
+                break
+            raise
+        texts.append(text)
+        codes = _merge(codes, extract_alarm_codes(text))
+        if codes:
+            break
+    return OcrResult(text=_best_text(texts, codes), alarm_codes=codes,
+                     seconds=round(time.monotonic() - started, 3))
+
+
+def _best_text(texts: list[str], codes: list[AlarmCode]) -> str:
+    """The text of the pass that found the codes (the last one run), else that of the first pass."""
+    if not texts:
+        return ""
+    return texts[-1] if codes else texts[0]
+
+
+def _merge(first: list[AlarmCode], second: list[AlarmCode]) -> list[AlarmCode]:
+    seen = {code.code for code in first}
+    return first + [code for code in second if code.code not in seen]
+
+
+# --- decoding --------------------------------------------------------------------------------------------
+
+
+def _read_bytes(source) -> bytes:
+    try:
+        if isinstance(source, (bytes, bytearray, memoryview)):
+            return bytes(source)
+        if isinstance(source, (str, os.PathLike)):
+            return Path(source).read_bytes()
+        if hasattr(source, "read"):
+            if hasattr(source, "seek"):
+                source.seek(0)
+            data = source.read()
+            if isinstance(data, str):
+                raise UnreadableImage("the file was opened as text, not as bytes")
+            return bytes(data)
+    except UnreadableImage:
+        raise
+    except OSError as error:
+        raise UnreadableImage(f"cannot read the file: {error}") from error
+    raise UnreadableImage(f"cannot read an image from a {type(source).__name__}")
+
+
+class _Decoded:
+    """An image decoded at working size (`rgb`), which can be decoded again at full size when the
+    text turns out to be too small to read at working size."""
+
+    def __init__(self, data: bytes):
+        self._data = data
+        self.rgb = np.asarray(self._decode(draft=True))
+        self._full: np.ndarray | None = None
+
+    @property
+    def enlargement(self) -> float:
+        """How many times larger the full-size image is than `rgb`."""
+        return self._full_width / self.rgb.shape[1]
+
+    def full(self) -> np.ndarray:
+        if self._full is None:
+            self._full = np.asarray(self._decode(draft=False))
+        return self._full
+
+    def _decode(self, *, draft: bool) -> Image.Image:
+        try:
+            image = Image.open(io.BytesIO(self._data))
+            self._full_width = image.width if _exif_keeps_width(image) else image.height
+            if draft:
+                # JPEG decodes at 1/2, 1/4 or 1/8 scale for almost nothing; draft picks the smallest
+                # scale that still covers the requested size.
+                image.draft("RGB", (_WORK_SIZE, _WORK_SIZE * 3 // 4) if image.width >= image.height
+                            else (_WORK_SIZE * 3 // 4, _WORK_SIZE))
+            image = ImageOps.exif_transpose(image)
+            image = _to_rgb(image)
+            # A draft a little over the working size is kept as it is: resizing costs more than it saves.
+            if draft and max(image.size) > _WORK_SIZE * 1.25:
+                image.thumbnail((_WORK_SIZE, _WORK_SIZE), Image.Resampling.BILINEAR)
+            if min(image.size) < 8:
+                raise UnreadableImage("the image is too small to hold any text")
+            return image
+        except UnreadableImage:
+            raise
+        except Exception as error:
+            # Pillow reports broken, truncated and unknown files with a zoo of exception types
+            # (UnidentifiedImageError, OSError, SyntaxError, ValueError, DecompressionBombError...).
+            raise UnreadableImage(f"not a readable image: {error}") from error
+
+
+def _exif_keeps_width(image: Image.Image) -> bool:
+    """False when the EXIF orientation turns the image sideways (tags 5 to 8)."""
+    try:
+        return image.getexif().get(0x0112, 1) not in (5, 6, 7, 8)
+    except Exception:
+        return True
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        # A transparent screenshot: what shows through is, on every viewer, a white page.
+        rgba = image.convert("RGBA")
+        flat = Image.new("RGB", rgba.size, "white")
+        flat.paste(rgba, mask=rgba.getchannel("A"))
+        return flat
+    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        array = np.asarray(image, dtype=np.float64)
+        peak = array.max() or 1.0
+        return Image.fromarray((np.clip(array, 0, None) * (255 / peak)).astype(np.uint8)).convert("RGB")
+    return image.convert("RGB")
+
+
+# --- the passes --------------------------------------------------------------------------------------------
+
+# Our pages are already dark on white, so Tesseract's own trial inversion of every line is wasted time.
+_BASE_CONFIG = "-c tessedit_do_invert=0 -c preserve_interword_spaces=1"
+
+
+def _passes(decoded: _Decoded):
+    """The Tesseract runs to try, best first, each page made only when it is needed.
+
+    First the screen cut out of the photo, read as one block of text (which keeps an alarm number on one
+    line with its message, across table columns). If that finds no code, the whole frame: the outline
+    taken for the screen may have been a panel inside it. When there was no outline, the first page
+    was the whole frame already, and automatic page segmentation gets its chance on it instead.
+    """
+    rgb = decoded.rgb
+    quad = _find_screen(rgb)
+    screen = _warp(rgb, quad) if quad is not None else rgb
+    yield _page(decoded, screen, quad), f"--psm 6 {_BASE_CONFIG}"
+    if quad is not None:
+        yield _page(decoded, rgb, None), f"--psm 6 {_BASE_CONFIG}"
+    else:
+        yield _page(decoded, rgb, None), f"--psm 3 {_BASE_CONFIG}"
+
+
+# Below this capital height (pixels) at working size, text is read from the full-size image instead.
+_SMALL_TEXT = 15
+
+
+def _page(decoded: _Decoded, region: np.ndarray, quad: np.ndarray | None) -> np.ndarray:
+    """Dark text on white, straightened and cropped, at the text height Tesseract reads best.
+
+    `region` is the working-size image of the screen (warped with `quad`) or of the whole frame.
+    """
+    found = _find_text(region)
+    if found is None:
+        # Nothing shaped like text: hand the page over as it is, Tesseract will say what it sees.
+        return _text_on_white(region, _TARGET_TEXT_HEIGHT)
+    height, box = found
+    if height < _SMALL_TEXT and decoded.enlargement > 1.3:
+        # Small text in a big photo: the working size lost the detail; go back to the full-size pixels.
+        full = decoded.full()
+        enlarged = _warp(full, quad * decoded.enlargement) if quad is not None else full
+        factor = enlarged.shape[1] / region.shape[1]
+        region, height, box = enlarged, height * factor, tuple(int(v * factor) for v in box)
+    # Keep the text and a margin of a few lines around it; the rest only costs time.
+    margin = int(height * 3)
+    x0, y0, x1, y1 = box
+    region = region[max(0, y0 - margin):y1 + margin, max(0, x0 - margin):x1 + margin]
+    scale = _TARGET_TEXT_HEIGHT / height
+    pixels = region.shape[0] * region.shape[1] * scale * scale
+    if pixels > _MAX_OCR_PIXELS:
+        scale *= (_MAX_OCR_PIXELS / pixels) ** 0.5
+    if abs(scale - 1) > 0.08:
+        interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
+        region = cv2.resize(region, None, fx=scale, fy=scale, interpolation=interpolation)
+    text_height = height * scale
+    page = _text_on_white(region, text_height)
+    page = _remove_rules(page, text_height)
+    page = _deskew(page, text_height)
+    return _crop_to_text(page, text_height)
+
+
+# --- finding the screen --------------------------------------------------------------------------------------
+
+
+def _find_screen(rgb: np.ndarray) -> np.ndarray | None:
+    """Corners (top-left, top-right, bottom-right, bottom-left) of the screen in a photo; None when no
+    screen outline is found (a screenshot, or a screen whose edge does not stand out from its bezel)."""
+    height, width = rgb.shape[:2]
+    factor = min(1.0, _DETECT_SIZE / max(height, width))
+    small = cv2.resize(rgb, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA) if factor < 1 else rgb
+    gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
+    gray = cv2.GaussianBlur(gray, (5, 5), 0)
+    edges = cv2.Canny(gray, 20, 60)
+    # Close small gaps in the outline (glare, a cable in front of the bezel).
+    edges = cv2.dilate(edges, np.ones((3, 3), np.uint8), iterations=2)
+    contours, _ = cv2.findContours(edges, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+    # The quadrilateral's sides are checked against the edges with a few pixels' tolerance: the corners
+    # of a simplified outline sit slightly off the true ones.
+    near_edges = cv2.dilate(edges, np.ones((7, 7), np.uint8))
+    image_area = small.shape[0] * small.shape[1]
+    best = None
+    best_area = 0.0
+    for contour in contours:
+        hull = cv2.convexHull(contour)
+        area = cv2.contourArea(hull)
+        # A screen worth reading fills a good part of the frame but is not the frame itself.
+        if area < 0.12 * image_area or area > 0.97 * image_area or area <= best_area:
+            continue
+        perimeter = cv2.arcLength(hull, True)
+        quad = cv2.approxPolyDP(hull, 0.03 * perimeter, True)
+        if len(quad) != 4 or not cv2.isContourConvex(quad):
+            continue
+        # The quadrilateral must fit the hull closely, or it is a blob (glare, a hand) and not a screen;
+        # and each of its sides must run along an edge of the picture, or it is a hull that cuts across
+        # the screen from a corner of the bezel to a patch of text.
+        if cv2.contourArea(quad) < 0.9 * area or not _sides_on_edges(quad.reshape(4, 2), near_edges):
+            continue
+        best, best_area = quad.reshape(4, 2).astype(np.float32), area
+    if best is None:
+        return None
+    corners = _order_corners(best / factor)
+    width_out, height_out = _warp_size(corners)
+    if width_out < 32 or height_out < 32:
+        return None
+    return corners
+
+
+def _warp_size(corners: np.ndarray) -> tuple[int, int]:
+    top = np.linalg.norm(corners[1] - corners[0])
+    bottom = np.linalg.norm(corners[2] - corners[3])
+    left = np.linalg.norm(corners[3] - corners[0])
+    right = np.linalg.norm(corners[2] - corners[1])
+    return int(max(top, bottom)), int(max(left, right))
+
+
+def _warp(rgb: np.ndarray, corners: np.ndarray) -> np.ndarray:
+    """The quadrilateral `corners` of `rgb` as an upright rectangle: undoes rotation and perspective."""
+    width, height = _warp_size(corners)
+    target = np.array([[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]], dtype=np.float32)
+    matrix = cv2.getPerspectiveTransform(corners.astype(np.float32), target)
+    return cv2.warpPerspective(rgb, matrix, (width, height), flags=cv2.INTER_LINEAR,
+                               borderMode=cv2.BORDER_REPLICATE)
+
+
+def _sides_on_edges(quad: np.ndarray, edges: np.ndarray, *, support: float = 0.85) -> bool:
+    """True when at least `support` of each side of `quad` lies on edge pixels."""
+    height, width = edges.shape
+    for index in range(4):
+        start, end = quad[index].astype(np.float64), quad[(index + 1) % 4].astype(np.float64)
+        steps = np.linspace(0.0, 1.0, 60)[:, None]
+        points = np.rint(start + (end - start) * steps).astype(int)
+        xs = np.clip(points[:, 0], 0, width - 1)
+        ys = np.clip(points[:, 1], 0, height - 1)
+        if np.count_nonzero(edges[ys, xs]) < support * len(points):
+            return False
+    return True
+
+
+def _order_corners(points: np.ndarray) -> np.ndarray:
+    """Top-left, top-right, bottom-right, bottom-left."""
+    sums = points.sum(axis=1)
+    diffs = np.diff(points, axis=1).ravel()
+    return np.array([points[np.argmin(sums)], points[np.argmin(diffs)], points[np.argmax(sums)],
+                     points[np.argmax(diffs)]], dtype=np.float32)
+
+
+# --- preparing the page ----------------------------------------------------------------------------------
+
+
+def _text_mask(image: np.ndarray, window: int) -> np.ndarray:
+    """Distance of each pixel from its local background colour, 0-255 (text bright), for an RGB or a
+    grey image. The background is the median over `window` pixels: wider than a stroke, so letters
+    vanish from it, and narrow enough to follow highlight bars, panels and glare."""
+    height, width = image.shape[:2]
+    # The median is taken on a reduced image so that the window stays a small, fast kernel.
+    shrink = max(1, window // 9)
+    small = cv2.resize(image, (max(1, width // shrink), max(1, height // shrink)), interpolation=cv2.INTER_AREA)
+    kernel = max(3, (window // shrink) | 1)
+    channels = cv2.split(small) if small.ndim == 3 else [small]
+    background = [cv2.resize(cv2.medianBlur(channel, kernel), (width, height), interpolation=cv2.INTER_LINEAR)
+                  for channel in channels]
+    planes = cv2.split(image) if image.ndim == 3 else [image]
+    distance = cv2.absdiff(planes[0], background[0])
+    for plane, local in zip(planes[1:], background[1:]):
+        distance = cv2.max(distance, cv2.absdiff(plane, local))
+    return distance
+
+
+def _find_text(rgb: np.ndarray) -> tuple[float, tuple[int, int, int, int]] | None:
+    """The typical capital height of the text in `rgb` and the box (x0, y0, x1, y1) around all of it,
+    from the connected components of a rough text mask; None when nothing looks like text."""
+    height, width = rgb.shape[:2]
+    factor = min(1.0, 1000 / max(height, width))
+    small = cv2.resize(rgb, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA) if factor < 1 else rgb
+    # A window of a twentieth of the screen is wide enough for the text of any screen worth reading.
+    distance = _text_mask(small, max(15, max(small.shape[:2]) // 20))
+    _, binary = cv2.threshold(distance, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    _, _, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    characters = _characters(binary, stats)
+    if len(characters) < 6:
+        return None
+    text_height = _dominant_height(characters[:, 3].astype(np.float64))
+    # The box holds the characters of about the dominant size or bigger (titles); specks smaller than
+    # that are as often noise as text.
+    text = characters[characters[:, 3] >= 0.5 * text_height]
+    box = (text[:, 0].min(), text[:, 1].min(), (text[:, 0] + text[:, 2]).max(), (text[:, 1] + text[:, 3]).max())
+    return text_height / factor, tuple(int(v / factor) for v in box)
+
+
+def _characters(binary: np.ndarray, stats: np.ndarray) -> np.ndarray:
+    """The (x, y, w, h) boxes of the components of `binary` that sit in a row with others, as characters
+    of a word do, or that are as wide as a word themselves (blur runs letters together); bezel edges,
+    icons and specks stand alone.
+
+    Smearing the mask sideways joins the letters of a word into one blob; a component whose blob holds
+    other components is text.
+    """
+    smeared = cv2.dilate(binary, cv2.getStructuringElement(cv2.MORPH_RECT, (7, 1)))
+    _, groups, group_stats, _ = cv2.connectedComponentsWithStats(smeared, connectivity=8)
+    x, y, w, h, area = (stats[1:, i].astype(np.int64) for i in range(5))
+    fill = area / np.maximum(w * h, 1)
+    # Letters or words, not solid bars nor thin frames.
+    plausible = (h >= 4) & (h <= binary.shape[0] / 8) & (w <= 40 * h) & (fill > 0.15) & (fill < 0.85)
+    # Any pixel of a component lies inside its blob; the middle of its top row is one.
+    group = groups[y, np.minimum(x + w // 2, binary.shape[1] - 1)]
+    members = np.bincount(group[plausible], minlength=len(group_stats))
+    in_row = (members[group] >= 2) | (w >= 2 * h)
+    return stats[1:, :4][plausible & in_row]
+
+
+def _dominant_height(heights: np.ndarray) -> float:
+    """The capital height of the most common text size among character heights.
+
+    Screens mix a few text sizes; the one most characters are written in is the one to scale for. Find
+    the densest cluster (on a log scale, a ratio of 1.4 wide; ties go to the smaller size, as alarm lines
+    are seldom the big title) and take an upper quantile within it: capitals and digits, not punctuation.
+    """
+    logs = np.log(heights)
+    width = np.log(1.4)
+    counts = [(np.count_nonzero(np.abs(logs - value) <= width / 2), -value) for value in np.unique(logs)]
+    best = -max(counts)[1]
+    cluster = heights[np.abs(logs - best) <= width / 2]
+    return float(np.percentile(cluster, 80))
+
+
+def _text_on_white(rgb: np.ndarray, text_height: float) -> np.ndarray:
+    """Dark text on white at full contrast, whatever the colours and polarity of the screen."""
+    window = int(text_height * 2.2) | 1
+    distance = _text_mask(rgb, window)
+    # Stretch so that the cores of the strokes are black, measured on the text pixels themselves (Otsu's
+    # split) so that the share of the page the text covers does not matter. Blurred edges stay grey and
+    # Tesseract's own threshold cuts them at mid-height, keeping strokes thin.
+    split, _ = cv2.threshold(distance, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    histogram = np.bincount(distance.ravel(), minlength=256)[int(split) + 1:]
+    if histogram.sum():
+        top = int(split) + 1 + int(np.searchsorted(np.cumsum(histogram), 0.9 * histogram.sum()))
+    else:
+        top = int(distance.max())
+    top = max(top, 1)
+    # 255 - distance * 255 / top, clipped at black.
+    return cv2.convertScaleAbs(cv2.min(distance, top), alpha=-255.0 / top, beta=255.0)
+
+
+def _remove_rules(page: np.ndarray, text_height: float) -> np.ndarray:
+    """Whiten the long straight lines of frames, table rules and highlight bars' edges: Tesseract reads
+    them as characters ("|", "_", "[") glued to the first and last characters of a line."""
+    _, ink = cv2.threshold(page, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    # No stroke of a letter is this long in one row or one column; runs of text are broken by the gaps
+    # between letters.
+    horizontal = cv2.morphologyEx(ink, cv2.MORPH_OPEN,
+                                  cv2.getStructuringElement(cv2.MORPH_RECT, (max(8, int(text_height * 4)), 1)))
+    vertical = cv2.morphologyEx(ink, cv2.MORPH_OPEN,
+                                cv2.getStructuringElement(cv2.MORPH_RECT, (1, max(8, int(text_height * 2)))))
+    rules = cv2.dilate(cv2.bitwise_or(horizontal, vertical), np.ones((3, 3), np.uint8))
+    cleaned = page.copy()
+    cleaned[rules > 0] = 255
+    return cleaned
+
+
+def _deskew(page: np.ndarray, text_height: float) -> np.ndarray:
+    """Rotate so that text lines are horizontal, from the angle of the line-shaped blobs."""
+    _, binary = cv2.threshold(page, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    length = max(3, int(text_height * 1.2))
+    lines = cv2.morphologyEx(binary, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (length, 1)))
+    contours, _ = cv2.findContours(lines, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    angles, weights = [], []
+    for contour in contours:
+        (cx, cy), (w, h), angle = cv2.minAreaRect(contour)
+        if w < h:
+            w, h = h, w
+            angle -= 90
+        # Only blobs shaped like a line of text: long, and about one text line high.
+        if w < 4 * text_height or h > 2.5 * text_height or h < 0.4 * text_height:
+            continue
+        while angle > 45:
+            angle -= 90
+        while angle < -45:
+            angle += 90
+        angles.append(angle)
+        weights.append(w)
+    if len(angles) < 2:
+        return page
+    order = np.argsort(angles)
+    cumulative = np.cumsum(np.array(weights)[order])
+    angle = float(np.array(angles)[order][np.searchsorted(cumulative, cumulative[-1] / 2)])
+    if abs(angle) < 0.4 or abs(angle) > 20:
+        return page
+    height, width = page.shape
+    matrix = cv2.getRotationMatrix2D((width / 2, height / 2), angle, 1.0)
+    # Grow the canvas so that the corners, where a screen's first lines often sit, are not cut off.
+    cos, sin = abs(matrix[0, 0]), abs(matrix[0, 1])
+    new_width, new_height = int(height * sin + width * cos) + 1, int(height * cos + width * sin) + 1
+    matrix[0, 2] += (new_width - width) / 2
+    matrix[1, 2] += (new_height - height) / 2
+    return cv2.warpAffine(page, matrix, (new_width, new_height), flags=cv2.INTER_LINEAR, borderValue=255)
+
+
+def _crop_to_text(page: np.ndarray, text_height: float) -> np.ndarray:
+    """Cut away the empty margins (and the bezel's edge) so Tesseract spends no time on them."""
+    _, binary = cv2.threshold(page, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    count, _, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    boxes = []
+    for index in range(1, count):
+        x, y, w, h, area = stats[index]
+        if 0.3 * text_height <= h <= 3 * text_height and w <= 6 * text_height:
+            boxes.append((x, y, x + w, y + h))
+    if not boxes:
+        return page
+    array = np.array(boxes)
+    margin = int(text_height)
+    x0 = max(0, int(np.percentile(array[:, 0], 0.5)) - margin)
+    y0 = max(0, int(array[:, 1].min()) - margin)
+    x1 = min(page.shape[1], int(np.percentile(array[:, 2], 99.5)) + margin)
+    y1 = min(page.shape[0], int(array[:, 3].max()) + margin)
+    if x1 - x0 < 16 or y1 - y0 < 16:
+        return page
+    return page[y0:y1, x0:x1]
+
+
+# --- Tesseract -------------------------------------------------------------------------------------------
+
+def _tesseract(page: np.ndarray, *, config: str, timeout: float) -> str:
+    command = getattr(settings, "TESSERACT_CMD", "tesseract") or "tesseract"
+    if shutil.which(command) is None:
+        raise OcrUnavailable(f"Tesseract is not installed (no {command!r} on this machine)")
+    # Set for every Tesseract process we start: with OpenMP's default of one thread per core the two
+    # threads fight over two cores and a read takes five times longer.
+    os.environ["OMP_THREAD_LIMIT"] = "1"
+    pytesseract.pytesseract.tesseract_cmd = command
+    with tempfile.NamedTemporaryFile(suffix=".bmp") as file:
+        # BMP costs nothing to write, where pytesseract's default PNG compresses a megapixel page.
+        cv2.imwrite(file.name, page)
+        try:
+            return pytesseract.image_to_string(file.name, lang="eng", config=config, timeout=timeout)
+        except pytesseract.TesseractNotFoundError as error:
+            raise OcrUnavailable(f"Tesseract could not be started: {error}") from error
+        except pytesseract.TesseractError as error:
+            raise OcrUnavailable(f"Tesseract failed: {error}") from error
+        except RuntimeError as error:
+            # pytesseract kills the process and says so with a bare RuntimeError.
+            if "timeout" in str(error).lower():
+                raise OcrTimeout(f"Tesseract took longer than {timeout:.1f} s") from error
+            raise OcrUnavailable(f"Tesseract failed: {error}") from error
+        except OSError as error:
+            raise OcrUnavailable(f"Tesseract could not be run: {error}") from error
