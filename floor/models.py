@@ -177,6 +177,9 @@ class Issue(models.Model):
             models.Index(fields=["-reported_at", "-id"], name="issue_reported"),
             models.Index(fields=["assigned_to", "status"], name="issue_assignee_status"),
             models.Index(fields=["resolved_at"], name="issue_resolved"),
+            # Open issues are a small, hot part of the table: the floor's tiles and "down now" read it.
+            models.Index(fields=["machine", "is_runnable"], name="issue_open_machine",
+                         condition=Q(status__in=["open", "in_progress", "waiting_parts"])),
         ]
         constraints = [
             models.CheckConstraint(
@@ -295,6 +298,31 @@ class Issue(models.Model):
 
         return self._change(by=by, expected_version=expected_version, apply=apply)
 
+    # --- AI text (floor/tasks.py) --------------------------------------------------------------------
+    # Plain UPDATEs of the AI columns only: the text arrives while people may be changing the issue,
+    # and must neither overwrite their change nor count as one (the version stays).
+    def start_ai(self):
+        self._set_ai(ai_state=AIState.PENDING, ai_error="")
+
+    def record_ai_text(self, *, title, summary):
+        with transaction.atomic():
+            self._set_ai(ai_title=title, ai_summary=summary, ai_state=AIState.DONE, ai_error="")
+            IssueEvent.objects.create(issue=self, kind=IssueEvent.Kind.AI_DONE, to_value=title[:200])
+
+    def record_ai_failure(self, reason):
+        with transaction.atomic():
+            self._set_ai(ai_state=AIState.FAILED, ai_error=reason)
+            IssueEvent.objects.create(issue=self, kind=IssueEvent.Kind.AI_FAILED, to_value=reason[:200])
+
+    def record_ai_off(self):
+        self._set_ai(ai_state=AIState.OFF)
+
+    def _set_ai(self, **fields):
+        fields["ai_updated_at"] = timezone.now()
+        Issue.objects.filter(pk=self.pk).update(**fields)
+        for name, value in fields.items():
+            setattr(self, name, value)
+
 
 def _yes_no(value):
     return "running" if value else "stopped"
@@ -345,6 +373,23 @@ class Remedy(models.Model):
     def display_text(self):
         return self.ai_text if self.ai_state == AIState.DONE and self.ai_text else self.description
 
+    def start_ai(self):
+        self._set_ai(ai_state=AIState.PENDING, ai_error="")
+
+    def record_ai_text(self, text):
+        self._set_ai(ai_text=text, ai_state=AIState.DONE, ai_error="")
+
+    def record_ai_failure(self, reason):
+        self._set_ai(ai_state=AIState.FAILED, ai_error=reason)
+
+    def record_ai_off(self):
+        self._set_ai(ai_state=AIState.OFF)
+
+    def _set_ai(self, **fields):
+        Remedy.objects.filter(pk=self.pk).update(**fields)
+        for name, value in fields.items():
+            setattr(self, name, value)
+
 
 def attachment_path(instance, filename):
     # The stored name is generated: what the tablet called the file says nothing and may collide.
@@ -368,6 +413,8 @@ class Attachment(models.Model):
     )
     pending_token = models.UUIDField(null=True, blank=True, db_index=True)
     file = models.FileField(upload_to=attachment_path, max_length=200)
+    # A small upright JPEG of an image (none for videos); see floor/uploads.py.
+    thumbnail = models.FileField(upload_to=attachment_path, max_length=200, blank=True)
     kind = models.CharField(max_length=10, choices=Kind.choices)
     content_type = models.CharField(max_length=100)
     size = models.PositiveBigIntegerField()
@@ -426,3 +473,25 @@ class IssueEvent(models.Model):
 
     def __str__(self):
         return f"#{self.issue_id} {self.get_kind_display()}"
+
+    @property
+    def summary(self):
+        """One line for the timeline."""
+        Kind = IssueEvent.Kind
+        status = dict(Status.choices)
+        match self.kind:
+            case Kind.STATUS_CHANGED:
+                return f"Status: {status.get(self.from_value, self.from_value)} → {status.get(self.to_value, self.to_value)}"
+            case Kind.REOPENED:
+                return f"Reopened (was {status.get(self.from_value, self.from_value).lower()})"
+            case Kind.ASSIGNED:
+                return f"Assigned to {self.to_value}" if self.to_value else "Unassigned"
+            case Kind.PRIORITY_CHANGED:
+                return f"Priority: {self.from_value} → {self.to_value}"
+            case Kind.RUNNABLE_CHANGED:
+                return "Machine running again" if self.to_value == "running" else "Machine stopped"
+            case Kind.AI_DONE:
+                return f"AI title: {self.to_value}"
+            case Kind.AI_FAILED:
+                return f"AI failed: {self.to_value}"
+        return self.get_kind_display()

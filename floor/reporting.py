@@ -1,10 +1,11 @@
-"""Reporting an issue: the one way an issue comes into being, from the floor form, the demo factory and tests."""
+"""Reporting an issue and recording a remedy: the one way each comes into being."""
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from floor.models import AIState, Category, Issue, IssueAlarmCode, IssueEvent, Priority
+from floor.models import AIState, Attachment, Category, Issue, IssueAlarmCode, IssueEvent, Priority, Remedy
+from floor.tasks import enqueue_after_commit, request_remedy_text, summarise_issue
 
 TITLE_MAX = 80
 
@@ -48,10 +49,12 @@ def report_issue(
     machine_stopped_at=None,
     submission_token=None,
 ):
-    """Create an issue with its alarm codes and its first timeline event, in one transaction.
+    """Create an issue with its alarm codes, its first timeline event and the photos uploaded with
+    its form (pending attachments with the submission token), in one transaction.
 
     A machine that does not run is taken to have stopped when the issue was reported, unless the
-    reporter said otherwise. `alarm_codes` holds strings or (code, family) pairs.
+    reporter said otherwise. `alarm_codes` holds strings or (code, family) pairs. A second call with
+    the same submission_token raises IntegrityError (the caller finds the first issue).
     """
     reported_at = reported_at or timezone.now()
     codes = []
@@ -85,4 +88,28 @@ def report_issue(
         IssueEvent.objects.create(
             issue=issue, kind=IssueEvent.Kind.CREATED, to_value=issue.status, actor=by, created_at=reported_at
         )
+        if submission_token:
+            Attachment.objects.filter(pending_token=submission_token, issue__isnull=True).update(
+                issue=issue, pending_token=None
+            )
+        if issue.ai_state == AIState.PENDING:
+            enqueue_after_commit(summarise_issue, issue.pk)
     return issue
+
+
+def record_remedy(*, issue, description, by, minutes_spent=None, parts_used="", performed_at=None):
+    """Record what maintenance did, with its timeline event, and ask for polished text in the
+    background."""
+    with transaction.atomic():
+        remedy = Remedy.objects.create(
+            issue=issue,
+            description=description.strip(),
+            performed_by=by,
+            performed_at=performed_at or timezone.now(),
+            minutes_spent=minutes_spent,
+            parts_used=(parts_used or "").strip(),
+        )
+        IssueEvent.objects.create(issue=issue, kind=IssueEvent.Kind.REMEDY_ADDED, actor=by,
+                                  to_value=description.strip()[:200])
+        request_remedy_text(remedy)
+    return remedy

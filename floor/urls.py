@@ -2,4 +2,17 @@ from django.urls import path
 
 from floor import views
 
-urlpatterns = []
+urlpatterns = [
+    path("floor/", views.machine_list, name="machine_list"),
+    path("floor/labels/", views.labels, name="labels"),
+    path("floor/seen-before/", views.seen_before_panel, name="seen_before"),
+    path("floor/issues/<int:pk>/reported/", views.issue_reported, name="issue_reported"),
+    path("issues/<int:pk>/", views.issue_detail, name="issue_detail"),
+    path("issues/<int:pk>/ai/", views.issue_ai, name="issue_ai"),
+    path("issues/<int:pk>/ai/rerun/", views.issue_ai_rerun, name="issue_ai_rerun"),
+    path("remedies/<int:pk>/ai/", views.remedy_ai, name="remedy_ai"),
+    # The QR labels point here: keep it short and stable.
+    path("m/<uuid:machine_id>/", views.machine_page, name="machine_page"),
+    path("m/<uuid:machine_id>/attachments/", views.upload_attachment, name="upload_attachment"),
+    path("m/<uuid:machine_id>/attachments/<int:pk>/remove/", views.remove_attachment, name="remove_attachment"),
+]

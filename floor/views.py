@@ -1,21 +1,41 @@
+import uuid
 from pathlib import Path
 
+import segno
 from django.conf import settings
-from django.core.exceptions import SuspiciousFileOperation
 from django.contrib.auth.decorators import permission_required
-from django.db.models import Prefetch
-from django.http import FileResponse, Http404
-from django.shortcuts import render
+from django.core.exceptions import SuspiciousFileOperation
+from django.db import IntegrityError
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, Subquery
+from django.db.models.functions import Coalesce
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils._os import safe_join
-from django.views.decorators.http import require_safe
+from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_POST, require_safe
+from django_htmx.http import HttpResponseClientRedirect
 
-from floor.models import OPEN_STATUSES, Issue, IssueAlarmCode
+from floor import ocr
+from floor.alarm_codes import normalise_code
+from floor.forms import LabelsForm, MachineSearchForm, ReportForm
+from floor.models import OPEN_STATUSES, AIState, Attachment, Issue, IssueAlarmCode, IssueEvent, Machine, Remedy
+from floor.reporting import report_issue
+from floor.seen_before import seen_before
+from floor.tasks import request_issue_text
+from floor.uploads import UploadRejected, delete_attachment, store_attachment
+
+RECENTLY_CLOSED = 5
+# Under the alarm-code field the panel must not push the form off the screen.
+SEEN_BEFORE_IN_FORM = 3
 
 
 @require_safe
 @permission_required("floor.view_issue", raise_exception=True)
 def home(request):
-    """The start page: what is open on the floor right now, machines that are down first."""
+    """The start page: operators go to the machines; others see what is open, machines down first."""
+    if not request.user.has_perm("floor.change_issue_status"):
+        return redirect("machine_list")
     issues = (
         Issue.objects.filter(status__in=OPEN_STATUSES)
         .select_related("machine__department", "assigned_to")
@@ -25,6 +45,307 @@ def home(request):
     return render(request, "floor/home.html", {"issues": issues})
 
 
+# --- the machine picker -----------------------------------------------------------------------------
+def _machines_with_state():
+    """Machines with their number of open issues and whether one of them stopped the machine.
+
+    Correlated subqueries on the partial index of open issues, rather than a join and GROUP BY over
+    all issues, so the cost follows the open issues, not the history.
+    """
+    open_issues = Issue.objects.filter(machine=OuterRef("pk"), status__in=OPEN_STATUSES)
+    return (
+        Machine.objects.select_related("department")
+        .annotate(
+            open_count=Coalesce(
+                Subquery(open_issues.values("machine").annotate(n=Count("pk")).values("n")[:1]), 0
+            ),
+            is_down=Exists(open_issues.filter(is_runnable=False)),
+        )
+        .order_by(F("department__name").asc(nulls_last=True), "name")
+    )
+
+
+@require_safe
+@permission_required("floor.view_issue", raise_exception=True)
+def machine_list(request):
+    form = MachineSearchForm(request.GET)
+    machines = _machines_with_state()
+    if form.is_valid() and form.cleaned_data["q"]:
+        q = form.cleaned_data["q"]
+        machines = machines.filter(Q(name__icontains=q) | Q(department__name__icontains=q))
+    template = "floor/machine_list.html"
+    if request.htmx and request.htmx.target == "machine-tiles":
+        template += "#machine-tiles"
+    return render(request, template, {"form": form, "machines": machines})
+
+
+# --- a machine's page: the quick entry form ---------------------------------------------------------
+def _get_machine(machine_id):
+    return get_object_or_404(Machine.objects.select_related("department"), pk=machine_id)
+
+
+def _machine_context(request, machine, form):
+    token = form["token"].value() if form.is_bound else form.initial["token"]
+    pending = Attachment.objects.none()
+    try:
+        pending = Attachment.objects.filter(pending_token=uuid.UUID(str(token)), issue__isnull=True)
+    except ValueError:
+        pass
+    issues = Issue.objects.filter(machine=machine).prefetch_related("alarm_codes").order_by("-reported_at")
+    codes = form.cleaned_data.get("alarm_codes") if form.is_bound and hasattr(form, "cleaned_data") else []
+    open_issues = list(issues.filter(status__in=OPEN_STATUSES))
+    return {
+        "machine": machine,
+        "machine_down": any(not issue.is_runnable for issue in open_issues),
+        "form": form,
+        "pending": list(pending),
+        "open_issues": open_issues,
+        "closed_issues": list(issues.exclude(status__in=OPEN_STATUSES)[:RECENTLY_CLOSED]),
+        "seen": seen_before(codes=codes or [], machine=machine, limit=SEEN_BEFORE_IN_FORM),
+        "upload_max_mb": settings.UPLOAD_MAX_MB,
+    }
+
+
+@permission_required("floor.view_issue", raise_exception=True)
+def machine_page(request, machine_id):
+    machine = _get_machine(machine_id)
+    if request.method == "POST":
+        if not request.user.has_perm("floor.add_issue"):
+            return HttpResponse("You may not report issues.", status=403)
+        return _report(request, machine)
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponse(status=405, headers={"Allow": "GET, HEAD, POST"})
+    form = ReportForm(initial={"token": uuid.uuid4(), "reporter_name": request.session.get("reporter_name", "")})
+    return render(request, "floor/machine.html", _machine_context(request, machine, form))
+
+
+def _report(request, machine):
+    token = _token(request.POST.get("token"))
+    if token is None:
+        return HttpResponseBadRequest("The form is incomplete; reload the page.")
+    # Sent already (a double tap, a retry after the Wi-Fi dropped, back and resend): show that issue.
+    existing = Issue.objects.filter(submission_token=token).first()
+    if existing:
+        return _to_confirmation(request, existing)
+
+    # Files sent with the form itself (browsers without JavaScript) are kept as pending uploads first,
+    # so they survive a form that comes back with errors.
+    rejected = []
+    for upload in request.FILES.getlist("files"):
+        try:
+            _store_pending(request, upload, token)
+        except UploadRejected as e:
+            rejected.append(f"{upload.name}: {e}")
+    has_attachments = Attachment.objects.filter(pending_token=token, issue__isnull=True).exists()
+    form = ReportForm(request.POST, has_attachments=has_attachments)
+    if form.is_valid() and not rejected:
+        request.session["reporter_name"] = form.cleaned_data["reporter_name"]
+        try:
+            issue = report_issue(
+                machine=machine,
+                category=form.cleaned_data["category"],
+                description=form.cleaned_data["description"],
+                alarm_codes=form.cleaned_data["alarm_codes"],
+                is_runnable=form.is_runnable,
+                by=request.user,
+                reporter_name=form.cleaned_data["reporter_name"],
+                submission_token=token,
+            )
+        except IntegrityError:
+            # The same form arrived twice at once; the other request created the issue.
+            issue = Issue.objects.get(submission_token=token)
+        return _to_confirmation(request, issue)
+    for message in rejected:
+        form.add_error(None, message)
+    template = "floor/machine.html"
+    if request.htmx:
+        template += "#report-form"
+    return render(request, template, _machine_context(request, machine, form), status=200)
+
+
+def _token(value):
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+def _to_confirmation(request, issue):
+    url = reverse("issue_reported", args=[issue.pk])
+    if request.htmx:
+        return HttpResponseClientRedirect(url)
+    return redirect(url)
+
+
+def _store_pending(request, upload, token):
+    attachment = store_attachment(upload=upload, by=request.user, pending_token=token)
+    if attachment.kind == Attachment.Kind.IMAGE:
+        _read_alarm_screen(attachment)
+    return attachment
+
+
+def _read_alarm_screen(attachment):
+    """OCR the photo within the configured budget; the form never depends on it succeeding."""
+    try:
+        with attachment.file.open("rb") as f:
+            result = ocr.read_image(f, timeout=settings.OCR_TIMEOUT_SECONDS)
+    except ocr.OcrUnavailable:
+        attachment.ocr_note = "Reading the screen is not available on this server. Type the code."
+    except ocr.OcrTimeout:
+        attachment.ocr_note = "The screen took too long to read. Type the code."
+    except ocr.OcrError:
+        attachment.ocr_note = "The photo could not be read. Type the code."
+    else:
+        attachment.ocr_text = result.text
+        attachment.ocr_alarm_codes = [{"code": c.code, "family": c.family, "line": c.line}
+                                      for c in result.alarm_codes]
+        attachment.save(update_fields=["ocr_text", "ocr_alarm_codes"])
+        attachment.ocr_note = "" if result.alarm_codes else "No alarm code found on this photo."
+
+
+@require_POST
+@permission_required("floor.add_attachment", raise_exception=True)
+def upload_attachment(request, machine_id):
+    """A photo or video chosen in the form: stored at once as pending, read for alarm codes, and
+    answered with its preview."""
+    machine = _get_machine(machine_id)
+    token = _token(request.POST.get("token"))
+    if token is None:
+        return HttpResponseBadRequest("The form is incomplete; reload the page.")
+    context = {"machine": machine, "token": token}
+    uploads = request.FILES.getlist("files")
+    if not uploads:
+        context["error"] = "No file arrived. Try again."
+    attachments = []
+    for upload in uploads:
+        try:
+            attachments.append(_store_pending(request, upload, token))
+        except UploadRejected as e:
+            context["error"] = f"{upload.name}: {e}"
+    context["attachments"] = attachments
+    # One code found and the field still empty: fill it in, saving the operator a tap.
+    found = [c["code"] for a in attachments for c in a.ocr_alarm_codes]
+    typed = request.POST.get("alarm_codes", "").strip()
+    if len(set(found)) == 1 and not typed:
+        context["fill_code"] = found[0]
+        context["form"] = ReportForm(initial={"alarm_codes": found[0]})
+        context["seen"] = seen_before(codes=found[:1], machine=machine, limit=SEEN_BEFORE_IN_FORM)
+    return render(request, "floor/machine.html#upload-result", context)
+
+
+@require_POST
+@permission_required("floor.add_attachment", raise_exception=True)
+def remove_attachment(request, machine_id, pk):
+    """Take a pending photo off the form before sending."""
+    token = _token(request.POST.get("token"))
+    attachment = get_object_or_404(Attachment, pk=pk, pending_token=token, issue__isnull=True)
+    delete_attachment(attachment)
+    return HttpResponse("")
+
+
+@require_safe
+@permission_required("floor.view_issue", raise_exception=True)
+def seen_before_panel(request):
+    """Earlier issues with the alarm code being typed; follows the alarm-code field as it changes."""
+    raw = request.GET.get("alarm_codes", "")[:200]
+    codes = [c for c in (normalise_code(part) for part in raw.replace(";", ",").split(",")) if c][:5]
+    machine = None
+    machine_id = _token(request.GET.get("machine"))
+    if machine_id:
+        machine = Machine.objects.filter(pk=machine_id).first()
+    seen = seen_before(codes=codes, machine=machine, limit=SEEN_BEFORE_IN_FORM)
+    return render(request, "floor/_seen_before.html", {"seen": seen, "codes": codes})
+
+
+@require_safe
+@permission_required("floor.view_issue", raise_exception=True)
+def issue_reported(request, pk):
+    issue = get_object_or_404(
+        Issue.objects.select_related("machine__department").prefetch_related("alarm_codes", "attachments"), pk=pk
+    )
+    codes = [c.code for c in issue.alarm_codes.all()]
+    return render(request, "floor/reported.html", {
+        "issue": issue,
+        "codes": codes,
+        "seen": seen_before(codes=codes, machine=issue.machine, exclude=issue.pk),
+    })
+
+
+# --- an issue ----------------------------------------------------------------------------------------
+def _get_issue(pk):
+    return get_object_or_404(
+        Issue.objects.select_related("machine__department", "reported_by", "assigned_to").prefetch_related(
+            "alarm_codes",
+            "attachments",
+            Prefetch("remedies", queryset=Remedy.objects.select_related("performed_by")),
+            Prefetch("events", queryset=IssueEvent.objects.select_related("actor")),
+        ),
+        pk=pk,
+    )
+
+
+@require_safe
+@permission_required("floor.view_issue", raise_exception=True)
+def issue_detail(request, pk):
+    return render(request, "floor/issue_detail.html", {"issue": _get_issue(pk)})
+
+
+# htmx stops polling when a reply has this status.
+STOP_POLLING = 286
+
+
+@require_safe
+@permission_required("floor.view_issue", raise_exception=True)
+def issue_ai(request, pk):
+    """The AI title and summary block; polled while the text is being written."""
+    issue = get_object_or_404(Issue.objects.select_related("reported_by"), pk=pk)
+    status = 200 if issue.ai_state == AIState.PENDING else STOP_POLLING
+    return render(request, "floor/_ai_text.html", {"issue": issue}, status=status)
+
+
+@require_POST
+@permission_required("floor.change_issue", raise_exception=True)
+def issue_ai_rerun(request, pk):
+    issue = get_object_or_404(Issue, pk=pk)
+    if issue.ai_state != AIState.PENDING:
+        request_issue_text(issue)
+    if not request.htmx:
+        return redirect("issue_detail", pk=pk)
+    return render(request, "floor/_ai_text.html", {"issue": issue})
+
+
+@require_safe
+@permission_required("floor.view_remedy", raise_exception=True)
+def remedy_ai(request, pk):
+    remedy = get_object_or_404(Remedy.objects.select_related("performed_by"), pk=pk)
+    status = 200 if remedy.ai_state == AIState.PENDING else STOP_POLLING
+    return render(request, "floor/_remedy.html", {"remedy": remedy}, status=status)
+
+
+# --- QR labels --------------------------------------------------------------------------------------
+@require_safe
+@permission_required("floor.view_issue", raise_exception=True)
+def labels(request):
+    """Printable QR labels (A4), each pointing at its machine's page under SITE_URL."""
+    form = LabelsForm(request.GET or None)
+    if form.is_bound and not form.is_valid():
+        return render(request, "floor/labels.html", {"form": form, "labels": []}, status=400)
+    machines = Machine.objects.select_related("department").order_by(
+        F("department__name").asc(nulls_last=True), "name"
+    )
+    department = form.cleaned_data.get("department") if form.is_bound else None
+    if department:
+        machines = machines.filter(department=department)
+    labels = []
+    for machine in machines:
+        url = settings.SITE_URL + reverse("machine_page", args=[machine.pk])
+        # segno writes plain SVG markup for a URL it encoded itself: safe to inline.
+        svg = segno.make(url, error="m").svg_inline(scale=4, border=2, omitsize=True)
+        labels.append({"machine": machine, "url": url, "svg": mark_safe(svg)})
+    return render(request, "floor/labels.html", {"form": form, "labels": labels, "department": department})
+
+
+# --- uploaded files ---------------------------------------------------------------------------------
 @require_safe
 @permission_required("floor.view_issue", raise_exception=True)
 def media_file(request, path):

@@ -212,6 +212,11 @@ OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
 OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="")
 OPENAI_MODEL = env.str("OPENAI_MODEL", default="gpt-4o-mini")
 AI_ENABLED = env.bool("AI_ENABLED", default=True) and bool(OPENAI_API_KEY or OPENAI_BASE_URL)
+# One request may take this long; a failed or unusable reply is tried AI_ATTEMPTS times in all, waiting
+# AI_RETRY_BASE_SECONDS, then twice that, and so on (or what the server's Retry-After asks).
+AI_TIMEOUT_SECONDS = env.float("AI_TIMEOUT_SECONDS", default=15.0)
+AI_ATTEMPTS = 3
+AI_RETRY_BASE_SECONDS = 2.0
 
 
 # --- Security in production -------------------------------------------------------------------------

@@ -7,15 +7,15 @@ from floor.reporting import report_issue
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_operator_signs_in_on_a_tablet_and_sees_machines_down_first(live_server, tablet, sign_in, operator,
-                                                                    machine, other_machine):
+def test_maintenance_signs_in_on_a_tablet_and_sees_machines_down_first(live_server, tablet, sign_in, operator,
+                                                                       maintenance, machine, other_machine):
     report_issue(machine=other_machine, category="quality", description="bore oversize", by=operator)
     report_issue(machine=machine, category="alarm", alarm_codes=["SV0401"], description="servo alarm",
                  is_runnable=False, by=operator)
 
     tablet.goto(live_server.url + "/")
     assert "/login/" in tablet.url  # everything but the login page needs a signed-in user
-    sign_in(tablet, operator)
+    sign_in(tablet, maintenance)
 
     assert tablet.get_by_role("heading", name="Open issues").is_visible()
     rows = tablet.locator("tbody tr")

@@ -45,10 +45,17 @@ def test_wrong_password_keeps_username_and_says_why(client, operator):
     assert b"enter a correct username and password" in response.content
 
 
-@pytest.mark.parametrize("role", ["operator", "maintenance", "manager"])
-def test_every_role_sees_the_open_issues(client, request, role):
+@pytest.mark.parametrize("role", ["maintenance", "manager"])
+def test_maintenance_and_managers_start_on_the_open_issues(client, request, role):
     client.force_login(request.getfixturevalue(role))
     assert client.get(reverse("home")).status_code == 200
+
+
+def test_operators_start_on_the_machines(client, operator):
+    client.force_login(operator)
+    response = client.get(reverse("home"))
+    assert response.status_code == 302 and response["Location"] == reverse("machine_list")
+    assert client.get(reverse("machine_list")).status_code == 200
 
 
 def test_outsider_is_refused(client, outsider):

@@ -1,7 +1,6 @@
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 
 from floor.models import InvalidTransition, IssueEvent, StaleIssue, Status
 from floor.reporting import report_issue

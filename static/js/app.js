@@ -1,0 +1,53 @@
+// The little behaviour htmx attributes cannot express. Everything here is progressive: without it the
+// pages still work as plain forms and links.
+(function () {
+  "use strict";
+
+  // Upload progress on the floor form's photo input.
+  document.addEventListener("htmx:xhr:progress", function (event) {
+    var bar = event.target.closest("form") && event.target.closest("form").querySelector("[data-upload-progress]");
+    if (bar && event.detail.lengthComputable) {
+      bar.value = Math.round((event.detail.loaded / event.detail.total) * 100);
+    }
+  });
+
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var input = event.detail.elt;
+    // The photo is stored as a pending attachment now: empty the input so "Send" does not upload it again.
+    if (input.matches && input.matches("[data-upload]") && event.detail.successful) {
+      input.value = "";
+    }
+    var form = input.closest && input.closest("form");
+    var bar = form && form.querySelector("[data-upload-progress]");
+    if (bar) bar.value = 0;
+  });
+
+  // A tap on an alarm code found on the photo puts it into the alarm-code field.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-alarm-code]");
+    if (button) {
+      var field = document.getElementById("id_alarm_codes");
+      var codes = field.value.split(",").map(function (c) { return c.trim(); }).filter(Boolean);
+      if (codes.indexOf(button.dataset.alarmCode) === -1) codes.push(button.dataset.alarmCode);
+      field.value = codes.join(", ");
+      htmx.trigger(field, "codefilled");
+      button.setAttribute("aria-pressed", "true");
+      return;
+    }
+    if (event.target.closest("[data-print]")) window.print();
+  });
+
+  // Flaky Wi-Fi: say that nothing was sent, keep the form as it is.
+  function showSendError(event) {
+    var form = event.detail.elt.closest && event.detail.elt.closest("form");
+    var note = form && form.querySelector("[data-send-error]");
+    if (note) note.classList.remove("hidden");
+  }
+  document.addEventListener("htmx:sendError", showSendError);
+  document.addEventListener("htmx:responseError", showSendError);
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var form = event.detail.elt.closest && event.detail.elt.closest("form");
+    var note = form && form.querySelector("[data-send-error]");
+    if (note) note.classList.add("hidden");
+  });
+})();
