@@ -29,6 +29,7 @@ from floor.models import (
     Status,
 )
 from floor.reporting import make_title
+from floor.search import compose_document
 
 DEPARTMENTS = ["Milling", "Turning", "5-axis machining", "Production cell"]
 
@@ -255,12 +256,15 @@ def _generate_batch(rng, now, machines, operator, maintenance, size, days):
             status = rng.choice([Status.OPEN, Status.OPEN, Status.IN_PROGRESS, Status.WAITING_PARTS])
         description = rng.choice(problem.notes)
         codes = [problem.code] if problem.code else []
+        title = make_title(category=problem.category, alarm_codes=codes, description=description)
         issue = Issue(
             machine=machine,
             category=problem.category,
             description=description,
-            title=make_title(category=problem.category, alarm_codes=codes, description=description),
+            title=title,
             ai_state=AIState.OFF,
+            search_document=compose_document(title, description, *codes,
+                                             *((problem.remedy, problem.parts) if repair is not None else ())),
             status=status,
             priority=rng.choices(list(Priority), weights=[2, 10, 4, 1])[0],
             is_runnable=runnable or repair is not None,

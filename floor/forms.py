@@ -3,7 +3,7 @@ import re
 from django import forms
 
 from floor.alarm_codes import normalise_code
-from floor.models import Category, Department
+from floor.models import Category, Department, Machine, Priority, Status
 
 MAX_CODES = 5
 
@@ -77,3 +77,90 @@ class ReportForm(forms.Form):
     @property
     def is_runnable(self):
         return self.cleaned_data["runs"] == "yes"
+
+
+class DeskFilterForm(forms.Form):
+    """The desk's filters, all in the URL (shareable, back button works)."""
+
+    SORTS = {
+        "urgency": "Open and down first",
+        "-reported_at": "Newest first",
+        "reported_at": "Oldest first",
+        "-priority": "Priority",
+        "machine": "Machine",
+        "status": "Status",
+        "category": "Category",
+    }
+
+    q = forms.CharField(label="Search", required=False, max_length=200)
+    status = forms.MultipleChoiceField(choices=Status.choices, required=False,
+                                       widget=forms.CheckboxSelectMultiple)
+    machine = forms.ModelChoiceField(queryset=Machine.objects.all(), required=False, empty_label="All machines")
+    department = forms.ModelChoiceField(queryset=Department.objects.all(), required=False,
+                                        empty_label="All departments")
+    category = forms.MultipleChoiceField(choices=Category.choices, required=False,
+                                         widget=forms.CheckboxSelectMultiple)
+    runnable = forms.ChoiceField(label="Machine state", required=False,
+                                 choices=[("", "Running or down"), ("running", "Running"), ("down", "Down")])
+    priority = forms.TypedMultipleChoiceField(choices=Priority.choices, coerce=int, required=False,
+                                              widget=forms.CheckboxSelectMultiple)
+    assignee = forms.ChoiceField(required=False)
+    reported_from = forms.DateField(label="Reported from", required=False,
+                                    widget=forms.DateInput(attrs={"type": "date"}))
+    reported_to = forms.DateField(label="to", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    resolved_from = forms.DateField(label="Resolved from", required=False,
+                                    widget=forms.DateInput(attrs={"type": "date"}))
+    resolved_to = forms.DateField(label="to", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    sort = forms.ChoiceField(choices=list(SORTS.items()), required=False)
+    page = forms.IntegerField(min_value=1, max_value=10_000, required=False)
+
+    def __init__(self, *args, assignees=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].choices = [("", "Anyone"), ("me", "Me"), ("nobody", "Nobody")] + [
+            (str(user.pk), user.get_full_name() or user.get_username()) for user in assignees
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        for start, end in [("reported_from", "reported_to"), ("resolved_from", "resolved_to")]:
+            if cleaned.get(start) and cleaned.get(end) and cleaned[start] > cleaned[end]:
+                self.add_error(end, "The end date is before the start date.")
+        return cleaned
+
+
+class ActionForm(forms.Form):
+    """Every change on an issue carries the version the person saw (lost-update protection)."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
+class StatusForm(ActionForm):
+    status = forms.ChoiceField(choices=Status.choices)
+
+
+class PriorityForm(ActionForm):
+    priority = forms.TypedChoiceField(choices=Priority.choices, coerce=int)
+
+
+class AssignForm(ActionForm):
+    assignee = forms.ChoiceField(required=False)
+
+    def __init__(self, *args, assignees=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].choices = [("", "Nobody")] + [
+            (str(user.pk), user.get_full_name() or user.get_username()) for user in assignees
+        ]
+
+
+class RunnableForm(ActionForm):
+    runs = forms.ChoiceField(choices=[("yes", "Running again"), ("no", "Stopped")])
+
+
+class RemedyForm(ActionForm):
+    description = forms.CharField(label="What was done", max_length=4000,
+                                  widget=forms.Textarea(attrs={"rows": 4}),
+                                  error_messages={"required": "Say what was done."})
+    minutes_spent = forms.IntegerField(label="Minutes spent", required=False, min_value=0, max_value=100_000)
+    parts_used = forms.CharField(label="Parts used", required=False, max_length=1000,
+                                 widget=forms.Textarea(attrs={"rows": 2}))
+    resolve = forms.BooleanField(label="This fixed it: resolve the issue", required=False)

@@ -1,4 +1,5 @@
 import uuid
+from datetime import timedelta
 from pathlib import PurePath
 
 from django.conf import settings
@@ -94,6 +95,14 @@ class AIState(models.TextChoices):
     OFF = "off", "Off"
 
 
+# 0 for open issues, 1 for finished ones: the first key of the desk's default order.
+URGENCY = models.Case(
+    models.When(status__in=["open", "in_progress", "waiting_parts"], then=models.Value(0)),
+    default=models.Value(1),
+    output_field=models.IntegerField(),
+)
+
+
 class InvalidTransition(Exception):
     """The requested status does not follow the current one."""
 
@@ -161,6 +170,9 @@ class Issue(models.Model):
     version = models.PositiveIntegerField(default=1)
     # The token of the floor form that created this issue: a resubmitted form finds it again.
     submission_token = models.UUIDField(null=True, blank=True, unique=True, editable=False)
+    # Everything the desk's search box looks in, kept up to date by floor/search.py; on PostgreSQL a
+    # full-text index covers it (migration 0004).
+    search_document = models.TextField(blank=True, editable=False)
 
     class Meta:
         db_table = "issues_issue"
@@ -180,6 +192,10 @@ class Issue(models.Model):
             # Open issues are a small, hot part of the table: the floor's tiles and "down now" read it.
             models.Index(fields=["machine", "is_runnable"], name="issue_open_machine",
                          condition=Q(status__in=["open", "in_progress", "waiting_parts"])),
+            # The desk's default order (open first, machines down first, then priority and age), as an
+            # index so the first page of a million issues is read, not sorted.
+            models.Index(URGENCY, "is_runnable", F("priority").desc(), F("reported_at").desc(), F("id").desc(),
+                         name="issue_urgency"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -202,8 +218,25 @@ class Issue(models.Model):
         return self.ai_title if self.ai_state == AIState.DONE and self.ai_title else self.title
 
     @property
+    def reporter_display(self):
+        """Who reported it: the name typed on a shared tablet, else the account's name."""
+        if self.reporter_name:
+            return self.reporter_name
+        if self.reported_by:
+            return self.reported_by.get_full_name() or self.reported_by.get_username()
+        return ""
+
+    @property
     def is_open(self):
         return self.status in OPEN_STATUSES
+
+    @property
+    def downtime(self):
+        """How long the machine has been (or was) stopped by this issue, or None if it never stopped."""
+        if not self.machine_stopped_at:
+            return None
+        end = self.machine_running_again_at or self.resolved_at or timezone.now()
+        return max(end - self.machine_stopped_at, timedelta(0))
 
     def allowed_statuses(self):
         return sorted(TRANSITIONS[self.status], key=list(Status).index)

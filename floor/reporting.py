@@ -5,6 +5,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from floor.models import AIState, Attachment, Category, Issue, IssueAlarmCode, IssueEvent, Priority, Remedy
+from floor.search import refresh_search_document
 from floor.tasks import enqueue_after_commit, request_remedy_text, summarise_issue
 
 TITLE_MAX = 80
@@ -92,6 +93,7 @@ def report_issue(
             Attachment.objects.filter(pending_token=submission_token, issue__isnull=True).update(
                 issue=issue, pending_token=None
             )
+        refresh_search_document(issue)
         if issue.ai_state == AIState.PENDING:
             enqueue_after_commit(summarise_issue, issue.pk)
     return issue
@@ -111,5 +113,6 @@ def record_remedy(*, issue, description, by, minutes_spent=None, parts_used="", 
         )
         IssueEvent.objects.create(issue=issue, kind=IssueEvent.Kind.REMEDY_ADDED, actor=by,
                                   to_value=description.strip()[:200])
+        refresh_search_document(issue)
         request_remedy_text(remedy)
     return remedy

@@ -1,8 +1,13 @@
 """What maintenance did the last times an alarm came up: the "seen before" panel."""
 
-from django.db.models import Prefetch, prefetch_related_objects
+import re
+
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+from django.db import connection
+from django.db.models import F, Prefetch, prefetch_related_objects
 
 from floor.models import Issue, IssueAlarmCode, Remedy
+from floor.search import SEARCH_CONFIG
 
 LIMIT = 5
 
@@ -34,3 +39,32 @@ def _attach_last_remedies(issues):
     )
     for issue in issues:
         issue.last_remedy = issue.remedies_newest[0] if issue.remedies_newest else None
+
+
+def similar_issues(issue, *, limit=LIMIT):
+    """Other issues whose text is like this one's (on PostgreSQL, by full-text rank over the search
+    documents; SQLite has no ranking, so there it finds none). Each with `last_remedy`."""
+    if connection.vendor != "postgresql":
+        return []
+    words = [w for w in re.findall(r"[^\W_]{4,}", issue.description.lower()) if w not in _COMMON][:12]
+    if not words:
+        return []
+    query = SearchQuery(" OR ".join(words), config=SEARCH_CONFIG, search_type="websearch")
+    vector = SearchVector("search_document", config=SEARCH_CONFIG)
+    similar = list(
+        Issue.objects.annotate(document=vector)
+        .filter(document=query)
+        .exclude(pk=issue.pk)
+        .exclude(pk__in=IssueAlarmCode.objects.filter(
+            code__in=issue.alarm_codes.values("code")).values("issue_id"))
+        .annotate(rank=SearchRank(F("document"), query))
+        .select_related("machine")
+        .order_by("-rank", "-reported_at")[:limit]
+    )
+    _attach_last_remedies(similar)
+    return similar
+
+
+# Words too common in a machine shop's reports to say that two of them are alike.
+_COMMON = {"machine", "again", "after", "with", "from", "when", "that", "this", "there", "have", "still",
+           "does", "wont", "will", "stopped", "alarm", "error"}

@@ -11,6 +11,7 @@ from django.tasks import task
 
 from floor import ai
 from floor.models import AIState, Issue, Remedy
+from floor.search import refresh_search_document
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,7 @@ def summarise_issue(issue_id):
         issue.record_ai_failure(str(e))
     else:
         issue.record_ai_text(title=text.title, summary=text.summary)
+        refresh_search_document(issue)
 
 
 @task
@@ -85,3 +87,4 @@ def polish_remedy(remedy_id):
         remedy.record_ai_failure(str(e))
     else:
         remedy.record_ai_text(text)
+        refresh_search_document(issue)

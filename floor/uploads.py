@@ -147,12 +147,13 @@ def store_attachment(*, upload, by, pending_token=None, issue=None, remedy=None)
     try:
         attachment.save()
     except Exception:
-        _delete_files(attachment)
+        delete_files(attachment)
         raise
     return attachment
 
 
-def _delete_files(attachment):
+def delete_files(attachment):
+    """Remove an attachment's stored files (its row is someone else's business)."""
     for field in (attachment.file, attachment.thumbnail):
         if field:
             field.storage.delete(field.name)
@@ -162,7 +163,7 @@ def delete_attachment(attachment):
     """Remove an attachment and, once the database agrees, its files."""
     with transaction.atomic():
         attachment.delete()
-        transaction.on_commit(lambda: _delete_files(attachment))
+        transaction.on_commit(lambda: delete_files(attachment))
 
 
 def purge_pending(*, older_than=timedelta(days=1)):

@@ -19,7 +19,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from floor import ocr
 from floor.alarm_codes import normalise_code
 from floor.forms import LabelsForm, MachineSearchForm, ReportForm
-from floor.models import OPEN_STATUSES, AIState, Attachment, Issue, IssueAlarmCode, IssueEvent, Machine, Remedy
+from floor.models import OPEN_STATUSES, AIState, Attachment, Issue, IssueAlarmCode, Machine, Remedy
 from floor.reporting import report_issue
 from floor.seen_before import seen_before
 from floor.tasks import request_issue_text
@@ -33,16 +33,10 @@ SEEN_BEFORE_IN_FORM = 3
 @require_safe
 @permission_required("floor.view_issue", raise_exception=True)
 def home(request):
-    """The start page: operators go to the machines; others see what is open, machines down first."""
-    if not request.user.has_perm("floor.change_issue_status"):
-        return redirect("machine_list")
-    issues = (
-        Issue.objects.filter(status__in=OPEN_STATUSES)
-        .select_related("machine__department", "assigned_to")
-        .prefetch_related(Prefetch("alarm_codes", queryset=IssueAlarmCode.objects.only("issue_id", "code")))
-        .order_by("is_runnable", "-priority", "-reported_at")[:50]
-    )
-    return render(request, "floor/home.html", {"issues": issues})
+    """Everyone starts where their work is: operators at the machines, maintenance at the desk."""
+    if request.user.has_perm("floor.change_issue_status"):
+        return redirect("desk")
+    return redirect("machine_list")
 
 
 # --- the machine picker -----------------------------------------------------------------------------
@@ -271,25 +265,7 @@ def issue_reported(request, pk):
     })
 
 
-# --- an issue ----------------------------------------------------------------------------------------
-def _get_issue(pk):
-    return get_object_or_404(
-        Issue.objects.select_related("machine__department", "reported_by", "assigned_to").prefetch_related(
-            "alarm_codes",
-            "attachments",
-            Prefetch("remedies", queryset=Remedy.objects.select_related("performed_by")),
-            Prefetch("events", queryset=IssueEvent.objects.select_related("actor")),
-        ),
-        pk=pk,
-    )
-
-
-@require_safe
-@permission_required("floor.view_issue", raise_exception=True)
-def issue_detail(request, pk):
-    return render(request, "floor/issue_detail.html", {"issue": _get_issue(pk)})
-
-
+# --- AI text of an issue or remedy -------------------------------------------------------------------
 # htmx stops polling when a reply has this status.
 STOP_POLLING = 286
 

@@ -16,7 +16,7 @@ SIZES = {"tablet-landscape": (1280, 800), "tablet-portrait": (800, 1280), "deskt
 # (name, user, path) — the path may be a callable taking the page, for pages found by following links.
 PAGES = [
     ("login", None, "/login/"),
-    ("home", "maintenance", "/"),
+    ("desk", "maintenance", "/desk/"),
     ("machines", "operator", "/floor/"),
     ("machine", "operator", lambda page: first_machine(page)),
     ("labels", "maintenance", "/floor/labels/"),

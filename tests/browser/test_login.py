@@ -17,8 +17,8 @@ def test_maintenance_signs_in_on_a_tablet_and_sees_machines_down_first(live_serv
     assert "/login/" in tablet.url  # everything but the login page needs a signed-in user
     sign_in(tablet, maintenance)
 
-    assert tablet.get_by_role("heading", name="Open issues").is_visible()
-    rows = tablet.locator("tbody tr")
+    assert tablet.get_by_role("heading", name="Maintenance desk").is_visible()
+    rows = tablet.locator("#desk-table tbody tr")
     assert rows.count() == 2
     assert "SV0401" in rows.nth(0).inner_text() and "Down" in rows.nth(0).inner_text()
     # The stylesheet is served locally and applied (no outside host).

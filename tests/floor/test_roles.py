@@ -46,9 +46,11 @@ def test_wrong_password_keeps_username_and_says_why(client, operator):
 
 
 @pytest.mark.parametrize("role", ["maintenance", "manager"])
-def test_maintenance_and_managers_start_on_the_open_issues(client, request, role):
+def test_maintenance_and_managers_start_on_the_desk(client, request, role):
     client.force_login(request.getfixturevalue(role))
-    assert client.get(reverse("home")).status_code == 200
+    response = client.get(reverse("home"))
+    assert response.status_code == 302 and response["Location"] == reverse("desk")
+    assert client.get(reverse("desk")).status_code == 200
 
 
 def test_operators_start_on_the_machines(client, operator):

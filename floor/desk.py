@@ -1,0 +1,383 @@
+"""
+The maintenance desk: the queue of issues with its filters and export, and the actions on one issue.
+"""
+
+import csv
+from datetime import datetime, time, timedelta
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import permission_required
+from django.db import transaction
+from django.db.models import Case, F, IntegerField, Prefetch, Value, When
+from django.http import StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST, require_safe
+
+from floor import roles
+from floor.forms import AssignForm, DeskFilterForm, PriorityForm, RemedyForm, RunnableForm, StatusForm
+from floor.models import (
+    URGENCY,
+    Attachment,
+    InvalidTransition,
+    Issue,
+    IssueAlarmCode,
+    IssueEvent,
+    Priority,
+    Remedy,
+    StaleIssue,
+    Status,
+)
+from floor.reporting import record_remedy
+from floor.search import refresh_search_document, search
+from floor.seen_before import seen_before, similar_issues
+from floor.uploads import UploadRejected, delete_files, inspect_upload, store_attachment
+
+PAGE_SIZE = 50
+STATUS_ORDER = Case(*[When(status=s, then=Value(i)) for i, s in enumerate(Status.values)],
+                    output_field=IntegerField())
+ORDERINGS = {
+    "urgency": [URGENCY, "is_runnable", F("priority").desc(), F("reported_at").desc(), F("id").desc()],
+    "-reported_at": ["-reported_at", "-id"],
+    "reported_at": ["reported_at", "id"],
+    "-priority": ["-priority", "-reported_at", "-id"],
+    "machine": [F("machine__name").asc(nulls_last=True), "-reported_at", "-id"],
+    "status": [STATUS_ORDER, "-reported_at", "-id"],
+    "category": ["category", "-reported_at", "-id"],
+}
+
+
+def assignees():
+    """People issues can be assigned to: maintenance staff and managers."""
+    return (
+        get_user_model()
+        .objects.filter(groups__name__in=[roles.MAINTENANCE, roles.MANAGER], is_active=True)
+        .distinct()
+        .order_by("first_name", "last_name", "username")
+    )
+
+
+def _day_start(day):
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def filtered_issues(form, user):
+    """The issues a valid DeskFilterForm selects, in the order it asks for (the queue and the export)."""
+    data = form.cleaned_data
+    issues = Issue.objects.all()
+    if data["status"]:
+        issues = issues.filter(status__in=data["status"])
+    if data["machine"]:
+        issues = issues.filter(machine=data["machine"])
+    if data["department"]:
+        issues = issues.filter(machine__department=data["department"])
+    if data["category"]:
+        issues = issues.filter(category__in=data["category"])
+    if data["runnable"]:
+        issues = issues.filter(is_runnable=data["runnable"] == "running")
+    if data["priority"]:
+        issues = issues.filter(priority__in=data["priority"])
+    assignee = data["assignee"]
+    if assignee == "me":
+        issues = issues.filter(assigned_to=user)
+    elif assignee == "nobody":
+        issues = issues.filter(assigned_to__isnull=True)
+    elif assignee:
+        issues = issues.filter(assigned_to_id=int(assignee))
+    # Day bounds as datetimes (not __date) so the reported_at index serves the range.
+    if data["reported_from"]:
+        issues = issues.filter(reported_at__gte=_day_start(data["reported_from"]))
+    if data["reported_to"]:
+        issues = issues.filter(reported_at__lt=_day_start(data["reported_to"] + timedelta(days=1)))
+    if data["resolved_from"]:
+        issues = issues.filter(resolved_at__gte=_day_start(data["resolved_from"]))
+    if data["resolved_to"]:
+        issues = issues.filter(resolved_at__lt=_day_start(data["resolved_to"] + timedelta(days=1)))
+    sort = data["sort"] or "urgency"
+    if data["q"]:
+        issues = search(issues, data["q"])
+        if not data["sort"]:
+            return issues.order_by("-rank", *ORDERINGS["urgency"])
+    return issues.order_by(*ORDERINGS[sort])
+
+
+def _desk_form(request):
+    return DeskFilterForm(request.GET, assignees=assignees())
+
+
+@require_safe
+@permission_required("floor.view_issue", raise_exception=True)
+def desk(request):
+    form = _desk_form(request)
+    context = {"form": form, "issues": [], "page": 1, "has_next": False}
+    status = 200
+    if form.is_valid():
+        page = form.cleaned_data["page"] or 1
+        offset = (page - 1) * PAGE_SIZE
+        # One row more than a page tells whether there is a next page, without COUNT(*) over the table.
+        rows = list(
+            filtered_issues(form, request.user)
+            .select_related("machine__department", "assigned_to")
+            .prefetch_related(Prefetch("alarm_codes", queryset=IssueAlarmCode.objects.only("issue_id", "code")))
+            [offset:offset + PAGE_SIZE + 1]
+        )
+        context.update(issues=rows[:PAGE_SIZE], page=page, has_next=len(rows) > PAGE_SIZE)
+    else:
+        status = 400
+    context["query"] = _query_without_page(request)
+    template = "floor/desk.html"
+    if request.htmx and request.htmx.target == "desk-table":
+        template += "#desk-table"
+    return render(request, template, context, status=status)
+
+
+def _query_without_page(request):
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
+# --- export -----------------------------------------------------------------------------------------
+class _Echo:
+    def write(self, value):
+        return value
+
+
+EXPORT_COLUMNS = [
+    "Issue", "Reported at", "Machine", "Department", "Category", "Alarm codes", "Title", "Description",
+    "Status", "Priority", "Machine runs", "Reported by", "Assigned to", "Machine stopped at",
+    "Machine running again at", "Resolved at", "Closed at", "Downtime minutes", "Remedy minutes", "Remedies",
+]
+
+
+def _when(value):
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+def _export_rows(issues):
+    writer = csv.writer(_Echo())
+    # A byte-order mark first, so that Excel reads the file as UTF-8 (umlauts, µ, Ø).
+    yield "\ufeff" + writer.writerow(EXPORT_COLUMNS)
+    for issue in issues:
+        remedies = list(issue.remedies.all())
+        downtime = issue.downtime
+        yield writer.writerow([
+            issue.pk,
+            _when(issue.reported_at),
+            issue.machine.name if issue.machine else "",
+            issue.machine.department.name if issue.machine and issue.machine.department else "",
+            issue.get_category_display(),
+            ", ".join(c.code for c in issue.alarm_codes.all()),
+            issue.display_title,
+            issue.description,
+            issue.get_status_display(),
+            issue.get_priority_display(),
+            "yes" if issue.is_runnable else "no",
+            issue.reporter_name or (issue.reported_by.get_username() if issue.reported_by else ""),
+            issue.assigned_to.get_username() if issue.assigned_to else "",
+            _when(issue.machine_stopped_at),
+            _when(issue.machine_running_again_at),
+            _when(issue.resolved_at),
+            _when(issue.closed_at),
+            round(downtime.total_seconds() / 60) if downtime is not None else "",
+            sum(r.minutes_spent or 0 for r in remedies) or "",
+            " | ".join(
+                r.display_text + (f" [parts: {r.parts_used}]" if r.parts_used else "") for r in remedies
+            ),
+        ])
+
+
+@require_safe
+@permission_required("floor.export_issues", raise_exception=True)
+def desk_export(request):
+    """The current filtered list as CSV, streamed so a year of issues never sits in memory."""
+    form = _desk_form(request)
+    if not form.is_valid():
+        return render(request, "floor/desk.html", {"form": form, "issues": []}, status=400)
+    issues = (
+        filtered_issues(form, request.user)
+        .select_related("machine__department", "assigned_to", "reported_by")
+        .prefetch_related("alarm_codes", Prefetch("remedies", queryset=Remedy.objects.order_by("performed_at")))
+        .iterator(chunk_size=1000)
+    )
+    filename = timezone.localtime().strftime("issues-%Y%m%d-%H%M.csv")
+    return StreamingHttpResponse(
+        _export_rows(issues),
+        content_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+# --- one issue --------------------------------------------------------------------------------------
+def get_issue(pk):
+    return get_object_or_404(
+        Issue.objects.select_related("machine__department", "reported_by", "assigned_to").prefetch_related(
+            "alarm_codes",
+            Prefetch("attachments", queryset=Attachment.objects.select_related("uploaded_by")),
+            Prefetch("remedies", queryset=Remedy.objects.select_related("performed_by")),
+            Prefetch("events", queryset=IssueEvent.objects.select_related("actor")),
+        ),
+        pk=pk,
+    )
+
+
+# Shown by their own entries in the timeline, not as events.
+_SHOWN_ELSEWHERE = {IssueEvent.Kind.REMEDY_ADDED, IssueEvent.Kind.ATTACHMENT_ADDED}
+
+
+def timeline(issue):
+    """Events, remedies and photos of an issue in the order they happened."""
+    entries = [("event", e.created_at, e) for e in issue.events.all() if e.kind not in _SHOWN_ELSEWHERE]
+    entries += [("remedy", r.performed_at, r) for r in issue.remedies.all()]
+    entries += [("attachment", a.uploaded_at, a) for a in issue.attachments.all() if a.remedy_id is None]
+    return sorted(entries, key=lambda entry: entry[1])
+
+
+def issue_context(request, issue, **extra):
+    codes = [c.code for c in issue.alarm_codes.all()]
+    people = list(assignees())
+    context = {
+        "issue": issue,
+        "timeline": timeline(issue),
+        "seen": seen_before(codes=codes, machine=issue.machine, exclude=issue.pk),
+        "similar": similar_issues(issue),
+        "codes": codes,
+        "assign_form": AssignForm(initial={"version": issue.version,
+                                           "assignee": issue.assigned_to_id or ""}, assignees=people),
+        "remedy_form": RemedyForm(initial={"version": issue.version}),
+        "next_statuses": issue.allowed_statuses(),
+        "priorities": Priority.choices,
+    }
+    context.update(extra)
+    return context
+
+
+def _issue_response(request, issue, status=200, **extra):
+    issue = get_issue(issue.pk)
+    template = "floor/issue_detail.html"
+    if request.htmx:
+        template += "#issue-main"
+    return render(request, template, issue_context(request, issue, **extra), status=status)
+
+
+def _after_change(request, issue):
+    if request.htmx:
+        return _issue_response(request, issue)
+    return redirect("issue_detail", pk=issue.pk)
+
+
+def _conflict(request, issue, error):
+    message = (
+        "Someone else changed this issue while you were looking at it. Here it is as it is now; "
+        "nothing of yours was saved. Check it and try again."
+        if isinstance(error, StaleIssue) else str(error)
+    )
+    return _issue_response(request, issue, status=409 if isinstance(error, StaleIssue) else 400,
+                           action_error=message)
+
+
+@require_safe
+@permission_required("floor.view_issue", raise_exception=True)
+def issue_detail(request, pk):
+    issue = get_issue(pk)
+    return render(request, "floor/issue_detail.html", issue_context(request, issue))
+
+
+@require_POST
+@permission_required("floor.change_issue_status", raise_exception=True)
+def issue_status(request, pk):
+    issue = get_object_or_404(Issue, pk=pk)
+    form = StatusForm(request.POST)
+    if not form.is_valid():
+        return _issue_response(request, issue, status=400, action_error="Choose a status.")
+    target = form.cleaned_data["status"]
+    if target == Status.RESOLVED and not issue.remedies.exists():
+        return _issue_response(request, issue, status=400, ask_remedy=True,
+                               action_error="Record what fixed it first: fill in the remedy and tick "
+                                            "“This fixed it”.")
+    try:
+        issue.set_status(target, by=request.user, expected_version=form.cleaned_data["version"])
+    except (StaleIssue, InvalidTransition) as e:
+        return _conflict(request, issue, e)
+    return _after_change(request, issue)
+
+
+@require_POST
+@permission_required("floor.assign_issue", raise_exception=True)
+def issue_assign(request, pk):
+    issue = get_object_or_404(Issue, pk=pk)
+    people = list(assignees())
+    data = request.POST.copy()
+    if data.get("assignee") == "me":
+        data["assignee"] = str(request.user.pk)
+    form = AssignForm(data, assignees=people)
+    if not form.is_valid():
+        return _issue_response(request, issue, status=400, action_error="Choose someone to assign.")
+    user = next((p for p in people if str(p.pk) == form.cleaned_data["assignee"]), None)
+    try:
+        issue.assign(user, by=request.user, expected_version=form.cleaned_data["version"])
+    except StaleIssue as e:
+        return _conflict(request, issue, e)
+    return _after_change(request, issue)
+
+
+@require_POST
+@permission_required("floor.change_issue", raise_exception=True)
+def issue_priority(request, pk):
+    issue = get_object_or_404(Issue, pk=pk)
+    form = PriorityForm(request.POST)
+    if not form.is_valid():
+        return _issue_response(request, issue, status=400, action_error="Choose a priority.")
+    try:
+        issue.set_priority(form.cleaned_data["priority"], by=request.user,
+                           expected_version=form.cleaned_data["version"])
+    except StaleIssue as e:
+        return _conflict(request, issue, e)
+    return _after_change(request, issue)
+
+
+@require_POST
+@permission_required("floor.change_issue", raise_exception=True)
+def issue_runnable(request, pk):
+    issue = get_object_or_404(Issue, pk=pk)
+    form = RunnableForm(request.POST)
+    if not form.is_valid():
+        return _issue_response(request, issue, status=400, action_error="Say whether the machine runs.")
+    try:
+        issue.set_runnable(form.cleaned_data["runs"] == "yes", by=request.user,
+                           expected_version=form.cleaned_data["version"])
+    except StaleIssue as e:
+        return _conflict(request, issue, e)
+    return _after_change(request, issue)
+
+
+@require_POST
+@permission_required("floor.add_remedy", raise_exception=True)
+def issue_remedy(request, pk):
+    """Record a remedy with its photos or repair video, and resolve the issue if it fixed it."""
+    issue = get_object_or_404(Issue, pk=pk)
+    form = RemedyForm(request.POST)
+    uploads = request.FILES.getlist("files")
+    for upload in uploads:
+        try:
+            inspect_upload(upload)
+        except UploadRejected as e:
+            form.add_error(None, f"{upload.name}: {e}")
+    if not form.is_valid():
+        return _issue_response(request, issue, status=400, remedy_form=form)
+    data = form.cleaned_data
+    stored = []
+    try:
+        with transaction.atomic():
+            remedy = record_remedy(issue=issue, description=data["description"], by=request.user,
+                                   minutes_spent=data["minutes_spent"], parts_used=data["parts_used"])
+            for upload in uploads:
+                stored.append(store_attachment(upload=upload, by=request.user, issue=issue, remedy=remedy))
+            if data["resolve"] and issue.status != Status.RESOLVED:
+                issue.set_status(Status.RESOLVED, by=request.user, expected_version=data["version"])
+            refresh_search_document(issue)
+    except (StaleIssue, InvalidTransition) as e:
+        for attachment in stored:  # their rows were rolled back; the files must go too
+            delete_files(attachment)
+        return _conflict(request, issue, e)
+    return _after_change(request, issue)

@@ -1,0 +1,83 @@
+"""
+Searching issues: the desk's search box, and the text it searches.
+
+Each issue keeps a search document (title, AI title and summary, description, alarm codes, the text
+read from its photos, its remedies and parts), rewritten whenever one of those changes. On PostgreSQL
+the box runs a ranked full-text search over it (a GIN index, migration 0004); elsewhere (SQLite)
+every word must appear somewhere in it. Either way a query that is an alarm code also finds the issues
+with exactly that code.
+"""
+
+from django.apps import apps as global_apps
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+from django.db import connection
+from django.db.models import Case, F, FloatField, Q, Value, When
+
+from floor.alarm_codes import normalise_code
+from floor.models import IssueAlarmCode
+
+# No stemming: alarm texts, part numbers and several languages mix in one box.
+SEARCH_CONFIG = "simple"
+BATCH = 500
+
+
+def compose_document(*parts):
+    """The search document from its pieces, blank ones left out."""
+    return "\n".join(p.strip() for p in parts if p and p.strip())
+
+
+def refresh_search_documents(issue_ids, *, apps=None):
+    """Rewrite the search documents of these issues from what they hold now. `apps` lets a migration
+    pass its historical models."""
+    apps = apps or global_apps
+    Issue = apps.get_model("floor", "Issue")
+    IssueAlarmCode = apps.get_model("floor", "IssueAlarmCode")
+    Remedy = apps.get_model("floor", "Remedy")
+    Attachment = apps.get_model("floor", "Attachment")
+    ids = list(issue_ids)
+    for start in range(0, len(ids), BATCH):
+        chunk = ids[start:start + BATCH]
+        extra = {pk: [] for pk in chunk}
+        for issue_id, code in IssueAlarmCode.objects.filter(issue_id__in=chunk).values_list("issue_id", "code"):
+            extra[issue_id].append(code)
+        for issue_id, *texts in Remedy.objects.filter(issue_id__in=chunk).values_list(
+            "issue_id", "description", "ai_text", "parts_used"
+        ):
+            extra[issue_id].extend(texts)
+        for issue_id, text in Attachment.objects.filter(issue_id__in=chunk).exclude(ocr_text="").values_list(
+            "issue_id", "ocr_text"
+        ):
+            extra[issue_id].append(text)
+        issues = list(Issue.objects.filter(pk__in=chunk).only("title", "ai_title", "description", "ai_summary"))
+        for issue in issues:
+            issue.search_document = compose_document(
+                issue.title, issue.ai_title, issue.description, issue.ai_summary, *extra[issue.pk]
+            )
+        Issue.objects.bulk_update(issues, ["search_document"])
+
+
+def refresh_search_document(issue):
+    refresh_search_documents([issue.pk])
+
+
+def search(queryset, text):
+    """Issues of `queryset` that match `text`, with a `rank` to order by (higher first)."""
+    text = " ".join(text.split())
+    if not text:
+        return queryset.annotate(rank=Value(0.0, output_field=FloatField()))
+    code = normalise_code(text)
+    with_code = IssueAlarmCode.objects.filter(code=code).values("issue_id")
+    if connection.vendor == "postgresql":
+        query = SearchQuery(text, config=SEARCH_CONFIG, search_type="websearch")
+        vector = SearchVector("search_document", config=SEARCH_CONFIG)
+        return queryset.annotate(document=vector).filter(Q(document=query) | Q(pk__in=with_code)).annotate(
+            # An exact alarm code outranks any text match.
+            rank=SearchRank(F("document"), query)
+            + Case(When(pk__in=with_code, then=Value(1.0)), default=Value(0.0), output_field=FloatField())
+        )
+    words = Q()
+    for word in text.split():
+        words &= Q(search_document__icontains=word)
+    return queryset.filter(words | Q(pk__in=with_code)).annotate(
+        rank=Case(When(pk__in=with_code, then=Value(1.0)), default=Value(0.0), output_field=FloatField())
+    )

@@ -1,0 +1,182 @@
+"""One issue at the desk: actions, remedies, lost-update protection, timeline."""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from floor.models import Attachment, Status
+from floor.reporting import record_remedy, report_issue
+from tests import images
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def issue(machine, operator):
+    return report_issue(machine=machine, category="alarm", alarm_codes=["SV0401"], is_runnable=False,
+                        by=operator, description="servo alarm X axis")
+
+
+def post(client, name, issue, htmx=True, **data):
+    data.setdefault("version", issue.version)
+    headers = {"HX-Request": "true"} if htmx else {}
+    return client.post(reverse(name, args=[issue.pk]), data, headers=headers)
+
+
+def test_issue_page_shows_state_actions_and_timeline(client, maintenance, issue):
+    client.force_login(maintenance)
+    page = client.get(reverse("issue_detail", args=[issue.pk])).content.decode()
+    assert "servo alarm X axis" in page and "SV0401" in page
+    assert "Machine runs again" in page and "Assign to me" in page and "Record a remedy" in page
+    assert "Reported" in page
+
+
+def test_operator_sees_the_issue_but_no_actions(client, operator, issue):
+    client.force_login(operator)
+    page = client.get(reverse("issue_detail", args=[issue.pk])).content.decode()
+    assert "servo alarm X axis" in page
+    assert "Record a remedy" not in page and "Assign to me" not in page
+    assert post(client, "issue_status", issue, status="in_progress").status_code == 403
+    assert post(client, "issue_remedy", issue, description="x").status_code == 403
+    assert post(client, "issue_assign", issue, assignee="me").status_code == 403
+
+
+def test_status_change_returns_the_updated_issue_fragment(client, maintenance, issue):
+    client.force_login(maintenance)
+    response = post(client, "issue_status", issue, status="in_progress")
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert page.strip().startswith('<div id="issue-main"') and "<html" not in page
+    issue.refresh_from_db()
+    assert issue.status == Status.IN_PROGRESS and issue.version == 2
+    assert "Status: Open → In progress" in page
+
+
+def test_plain_form_post_redirects_back(client, maintenance, issue):
+    client.force_login(maintenance)
+    response = post(client, "issue_status", issue, htmx=False, status="in_progress")
+    assert response.status_code == 302 and response["Location"] == reverse("issue_detail", args=[issue.pk])
+
+
+def test_disallowed_transition_is_explained(client, maintenance, issue):
+    client.force_login(maintenance)
+    response = post(client, "issue_status", issue, status="closed")
+    assert response.status_code == 400
+    assert "cannot become closed" in response.content.decode()
+    issue.refresh_from_db()
+    assert issue.status == Status.OPEN
+
+
+def test_resolving_asks_for_a_remedy_first(client, maintenance, issue):
+    client.force_login(maintenance)
+    response = post(client, "issue_status", issue, status="resolved")
+    assert response.status_code == 400
+    assert "Record what fixed it first" in response.content.decode()
+    issue.refresh_from_db()
+    assert issue.status == Status.OPEN
+
+
+def test_remedy_with_photo_and_video_resolves_the_issue(client, maintenance, issue, django_capture_on_commit_callbacks):
+    client.force_login(maintenance)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(client, "issue_remedy", issue, description="Reseated CX4 connector", minutes_spent="40",
+                        parts_used="none", resolve="on",
+                        files=[SimpleUploadedFile("after.jpg", images.photo()),
+                               SimpleUploadedFile("run.mp4", images.mp4_header())])
+    assert response.status_code == 200
+    issue.refresh_from_db()
+    assert issue.status == Status.RESOLVED and issue.resolved_at
+    remedy = issue.remedies.get()
+    assert (remedy.description, remedy.minutes_spent, remedy.performed_by) == ("Reseated CX4 connector", 40, maintenance)
+    assert sorted(remedy.attachments.values_list("kind", flat=True)) == ["image", "video"]
+    assert set(remedy.attachments.values_list("issue_id", flat=True)) == {issue.pk}
+    page = response.content.decode()
+    assert "Reseated CX4 connector" in page and "<video" in page
+
+
+def test_remedy_with_a_bad_file_saves_nothing(client, maintenance, issue):
+    client.force_login(maintenance)
+    response = post(client, "issue_remedy", issue, description="did things", resolve="on",
+                    files=[SimpleUploadedFile("x.jpg", b"not an image at all" * 10)])
+    assert response.status_code == 400
+    assert "x.jpg: This file is not a photo or video we can read" in response.content.decode()
+    assert "did things" in response.content.decode()  # what was typed stays
+    issue.refresh_from_db()
+    assert issue.remedies.count() == 0 and issue.status == Status.OPEN and Attachment.objects.count() == 0
+
+
+def test_remedy_needs_a_description(client, maintenance, issue):
+    client.force_login(maintenance)
+    response = post(client, "issue_remedy", issue, description="", minutes_spent="-5")
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Say what was done." in page and "greater than or equal to 0" in page
+
+
+def test_lost_update_is_refused_with_the_fresh_state(client, maintenance, manager, issue):
+    loaded = issue.version
+    client.force_login(manager)
+    post(client, "issue_priority", issue, priority="4", version=loaded)
+    client.force_login(maintenance)
+    response = post(client, "issue_status", issue, status="in_progress", version=loaded)
+    assert response.status_code == 409
+    page = response.content.decode()
+    assert "Someone else changed this issue" in page
+    assert 'value="4" selected' in page  # the fresh state is shown
+    issue.refresh_from_db()
+    assert issue.status == Status.OPEN and issue.priority == 4
+
+
+def test_resolving_remedy_with_a_stale_version_saves_nothing(client, maintenance, manager, issue):
+    loaded = issue.version
+    issue.set_priority(3, by=manager)
+    client.force_login(maintenance)
+    response = post(client, "issue_remedy", issue, description="fixed", resolve="on", version=loaded,
+                    files=[SimpleUploadedFile("a.jpg", images.photo())])
+    assert response.status_code == 409
+    issue.refresh_from_db()
+    assert issue.remedies.count() == 0 and Attachment.objects.count() == 0 and issue.status == Status.OPEN
+
+
+def test_assign_to_me_and_to_someone(client, maintenance, manager, issue):
+    client.force_login(maintenance)
+    post(client, "issue_assign", issue, assignee="me")
+    issue.refresh_from_db()
+    assert issue.assigned_to == maintenance
+    post(client, "issue_assign", issue, assignee=str(manager.pk))
+    issue.refresh_from_db()
+    assert issue.assigned_to == manager
+    response = post(client, "issue_assign", issue, assignee="424242")
+    assert response.status_code == 400
+
+
+def test_machine_runs_again_ends_the_downtime(client, maintenance, issue):
+    client.force_login(maintenance)
+    response = post(client, "issue_runnable", issue, runs="yes")
+    issue.refresh_from_db()
+    assert issue.is_runnable and issue.machine_running_again_at
+    assert "Machine running again" in response.content.decode()
+
+
+def test_timeline_lists_events_remedies_and_photos_in_order(client, maintenance, issue, operator):
+    Attachment.objects.create(issue=issue, kind="image", content_type="image/jpeg", size=1,
+                              file="attachments/x.jpg", original_name="screen.jpg", uploaded_by=operator)
+    issue.set_status(Status.IN_PROGRESS, by=maintenance)
+    record_remedy(issue=issue, description="Reseated connector", by=maintenance)
+    client.force_login(maintenance)
+    timeline = client.get(reverse("issue_detail", args=[issue.pk])).context["timeline"]
+    assert [kind for kind, _, _ in timeline] == ["event", "attachment", "event", "remedy"]
+
+
+def test_seen_before_on_the_issue_page(client, maintenance, issue, operator, other_machine):
+    earlier = report_issue(machine=other_machine, category="alarm", alarm_codes=["SV0401"], by=operator,
+                           description="x")
+    record_remedy(issue=earlier, description="Replaced the amplifier", by=maintenance)
+    client.force_login(maintenance)
+    page = client.get(reverse("issue_detail", args=[issue.pk])).content.decode()
+    assert "Seen before" in page and "Replaced the amplifier" in page
