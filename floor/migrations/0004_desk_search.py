@@ -26,9 +26,9 @@ def remove_search_index(apps, schema_editor):
 
 def fill_search_documents(apps, schema_editor):
     """Existing issues get their search document (a demo or an earlier version's data)."""
-    from floor.search import refresh_search_documents
+    from floor.search import fill_all_search_documents
 
-    refresh_search_documents(apps.get_model("floor", "Issue").objects.values_list("pk", flat=True), apps=apps)
+    fill_all_search_documents(schema_editor.connection, apps=apps)
 
 
 class Migration(migrations.Migration):

@@ -206,3 +206,16 @@ def test_export_gives_downtime_minutes(client, maintenance, shop):
     body = b"".join(client.get(reverse("desk_export"), {"runnable": "running", "machine": shop["vf2"].pk}).streaming_content)
     rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
     assert {r["Issue"]: r["Downtime minutes"] for r in rows}[str(issue.pk)] == "95"
+
+
+def test_upgrade_fills_search_documents_of_existing_issues(client, maintenance, shop):
+    """Migration 0004 gives issues from before it a search document (set-based on PostgreSQL)."""
+    from floor.models import Issue
+    from floor.search import fill_all_search_documents
+
+    Issue.objects.update(search_document="")
+    fill_all_search_documents(connection)
+    client.force_login(maintenance)
+    assert numbers(get(client, q="cooler")) == [shop["old"].pk]
+    assert numbers(get(client, q="Filter mat")) == [shop["old"].pk]
+    assert numbers(get(client, q="servo overload")) == [shop["down"].pk]
