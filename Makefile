@@ -100,5 +100,11 @@ css-check: $(VENV)/.runtime
 bench-ocr: system-packages-test $(VENV)/.test
 	$(PY) -m tests.bench.ocr $(BENCH_ARGS)
 
+# The desk and dashboard benchmarks share a PostgreSQL database of their own (logbook_bench), seeded
+# once with a million issues (a few minutes) and reused.
+bench-desk: $(VENV)/.test
+	@scripts/postgres-up || { echo "bench-desk needs PostgreSQL on 127.0.0.1:5432" >&2; exit 1; }
+	$(PY) -m tests.bench.desk $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache

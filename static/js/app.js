@@ -37,6 +37,19 @@
     if (event.target.closest("[data-print]")) window.print();
   });
 
+  // The desk: "/" jumps to the search box, as in most tools people already know.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) return;
+    var target = event.target;
+    if (target.closest && target.closest("input, textarea, select, [contenteditable]")) return;
+    var search = document.querySelector("[data-search-shortcut]");
+    if (search) {
+      event.preventDefault();
+      search.focus();
+      search.select();
+    }
+  });
+
   // Flaky Wi-Fi: say that nothing was sent, keep the form as it is.
   function showSendError(event) {
     var form = event.detail.elt.closest && event.detail.elt.closest("form");
