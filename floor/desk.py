@@ -283,72 +283,69 @@ def issue_detail(request, pk):
     return render(request, "floor/issue_detail.html", issue_context(request, issue))
 
 
-@require_POST
-@permission_required("floor.change_issue_status", raise_exception=True)
-def issue_status(request, pk):
+class RemedyNeeded(Exception):
+    """Resolving an issue nobody has recorded a remedy for."""
+
+
+def _act(request, pk, form, invalid, change):
+    """The shape every action on an issue shares: a valid form, then the change at the version the
+    person saw, then the fresh issue (or why nothing changed)."""
     issue = get_object_or_404(Issue, pk=pk)
-    form = StatusForm(request.POST)
     if not form.is_valid():
-        return _issue_response(request, issue, status=400, action_error="Choose a status.")
-    target = form.cleaned_data["status"]
-    if target == Status.RESOLVED and not issue.remedies.exists():
+        return _issue_response(request, issue, status=400, action_error=invalid)
+    try:
+        change(issue, form.cleaned_data)
+    except RemedyNeeded:
         return _issue_response(request, issue, status=400, ask_remedy=True,
                                action_error="Record what fixed it first: fill in the remedy and tick "
                                             "“This fixed it”.")
-    try:
-        issue.set_status(target, by=request.user, expected_version=form.cleaned_data["version"])
     except (StaleIssue, InvalidTransition) as e:
         return _conflict(request, issue, e)
     return _after_change(request, issue)
 
 
 @require_POST
+@permission_required("floor.change_issue_status", raise_exception=True)
+def issue_status(request, pk):
+    def change(issue, data):
+        if data["status"] == Status.RESOLVED and not issue.remedies.exists():
+            raise RemedyNeeded
+        issue.set_status(data["status"], by=request.user, expected_version=data["version"])
+
+    return _act(request, pk, StatusForm(request.POST), "Choose a status.", change)
+
+
+@require_POST
 @permission_required("floor.assign_issue", raise_exception=True)
 def issue_assign(request, pk):
-    issue = get_object_or_404(Issue, pk=pk)
-    people = list(assignees())
+    people = {str(p.pk): p for p in assignees()}
     data = request.POST.copy()
     if data.get("assignee") == "me":
         data["assignee"] = str(request.user.pk)
-    form = AssignForm(data, assignees=people)
-    if not form.is_valid():
-        return _issue_response(request, issue, status=400, action_error="Choose someone to assign.")
-    user = next((p for p in people if str(p.pk) == form.cleaned_data["assignee"]), None)
-    try:
-        issue.assign(user, by=request.user, expected_version=form.cleaned_data["version"])
-    except StaleIssue as e:
-        return _conflict(request, issue, e)
-    return _after_change(request, issue)
+
+    def change(issue, cleaned):
+        issue.assign(people.get(cleaned["assignee"]), by=request.user, expected_version=cleaned["version"])
+
+    form = AssignForm(data, assignees=people.values())
+    return _act(request, pk, form, "Choose someone to assign.", change)
 
 
 @require_POST
 @permission_required("floor.change_issue", raise_exception=True)
 def issue_priority(request, pk):
-    issue = get_object_or_404(Issue, pk=pk)
-    form = PriorityForm(request.POST)
-    if not form.is_valid():
-        return _issue_response(request, issue, status=400, action_error="Choose a priority.")
-    try:
-        issue.set_priority(form.cleaned_data["priority"], by=request.user,
-                           expected_version=form.cleaned_data["version"])
-    except StaleIssue as e:
-        return _conflict(request, issue, e)
-    return _after_change(request, issue)
+    def change(issue, data):
+        issue.set_priority(data["priority"], by=request.user, expected_version=data["version"])
+
+    return _act(request, pk, PriorityForm(request.POST), "Choose a priority.", change)
 
 
 @require_POST
 @permission_required("floor.change_issue", raise_exception=True)
 def issue_runnable(request, pk):
-    issue = get_object_or_404(Issue, pk=pk)
-    form = RunnableForm(request.POST)
-    if not form.is_valid():
-        return _issue_response(request, issue, status=400, action_error="Say whether the machine runs.")
-    try:
-        issue.set_runnable(form.cleaned_data["runs"] == "yes", by=request.user,
-                           expected_version=form.cleaned_data["version"])
-    except StaleIssue as e:
-        return _conflict(request, issue, e)
-    return _after_change(request, issue)
+    def change(issue, data):
+        issue.set_runnable(data["runs"] == "yes", by=request.user, expected_version=data["version"])
+
+    return _act(request, pk, RunnableForm(request.POST), "Say whether the machine runs.", change)
 
 
 @require_POST
