@@ -106,5 +106,9 @@ bench-desk: $(VENV)/.test
 	@scripts/postgres-up || { echo "bench-desk needs PostgreSQL on 127.0.0.1:5432" >&2; exit 1; }
 	$(PY) -m tests.bench.desk $(BENCH_ARGS)
 
+bench-dashboard: $(VENV)/.test
+	@scripts/postgres-up || { echo "bench-dashboard needs PostgreSQL on 127.0.0.1:5432" >&2; exit 1; }
+	$(PY) -m tests.bench.dashboard $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache

@@ -5,6 +5,7 @@ from pathlib import PurePath
 from django.conf import settings
 from django.db import models, transaction
 from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 
@@ -188,7 +189,6 @@ class Issue(models.Model):
             models.Index(fields=["machine", "-reported_at"], name="issue_machine_reported"),
             models.Index(fields=["-reported_at", "-id"], name="issue_reported"),
             models.Index(fields=["assigned_to", "status"], name="issue_assignee_status"),
-            models.Index(fields=["resolved_at"], name="issue_resolved"),
             # Open issues are a small, hot part of the table: the floor's tiles and "down now" read it.
             models.Index(fields=["machine", "is_runnable"], name="issue_open_machine",
                          condition=Q(status__in=["open", "in_progress", "waiting_parts"])),
@@ -196,6 +196,16 @@ class Issue(models.Model):
             # index so the first page of a million issues is read, not sorted.
             models.Index(URGENCY, "is_runnable", F("priority").desc(), F("reported_at").desc(), F("id").desc(),
                          name="issue_urgency"),
+            # Dashboard downtime: stops that ended after a date or have not ended; the query in
+            # dashboard/metrics.py matches this expression exactly and reads only the index.
+            models.Index(Coalesce("machine_running_again_at", "resolved_at"), F("machine_stopped_at"), F("machine"),
+                         F("machine_running_again_at"), F("resolved_at"), name="issue_stop_end",
+                         condition=Q(machine_stopped_at__isnull=False)),
+            # Dashboard: issues per machine and per category in a period, from the index alone.
+            models.Index(fields=["reported_at", "machine", "category"], name="issue_reported_machine_cat"),
+            # Dashboard: resolved in a period and both MTTRs from the index alone.
+            models.Index(fields=["resolved_at", "reported_at", "machine_stopped_at", "machine_running_again_at",
+                                 "machine"], name="issue_resolved_repair"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -33,7 +33,10 @@ SEEN_BEFORE_IN_FORM = 3
 @require_safe
 @permission_required("floor.view_issue", raise_exception=True)
 def home(request):
-    """Everyone starts where their work is: operators at the machines, maintenance at the desk."""
+    """Everyone starts where their work is: operators at the machines, maintenance at the desk,
+    managers on the dashboard."""
+    if request.user.has_perm("floor.view_dashboard"):
+        return redirect("dashboard")
     if request.user.has_perm("floor.change_issue_status"):
         return redirect("desk")
     return redirect("machine_list")

@@ -15,4 +15,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path(settings.MEDIA_URL.lstrip("/") + "<path:path>", floor_views.media_file, name="media"),
     path("", include("floor.urls")),
+    path("dashboard/", include("dashboard.urls")),
 ]

@@ -45,12 +45,17 @@ def test_wrong_password_keeps_username_and_says_why(client, operator):
     assert b"enter a correct username and password" in response.content
 
 
-@pytest.mark.parametrize("role", ["maintenance", "manager"])
-def test_maintenance_and_managers_start_on_the_desk(client, request, role):
-    client.force_login(request.getfixturevalue(role))
+def test_maintenance_starts_on_the_desk(client, maintenance):
+    client.force_login(maintenance)
     response = client.get(reverse("home"))
     assert response.status_code == 302 and response["Location"] == reverse("desk")
     assert client.get(reverse("desk")).status_code == 200
+
+
+def test_managers_start_on_the_dashboard(client, manager):
+    client.force_login(manager)
+    response = client.get(reverse("home"))
+    assert response.status_code == 302 and response["Location"] == reverse("dashboard")
 
 
 def test_operators_start_on_the_machines(client, operator):
