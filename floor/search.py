@@ -9,9 +9,9 @@ with exactly that code.
 """
 
 from django.apps import apps as global_apps
-from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.db import connection
-from django.db.models import Case, F, FloatField, Q, Value, When
+from django.db.models import BooleanField, FloatField, Q, Value
+from django.db.models.expressions import RawSQL
 
 from floor.alarm_codes import normalise_code
 from floor.models import IssueAlarmCode
@@ -82,24 +82,39 @@ def refresh_search_document(issue):
     refresh_search_documents([issue.pk])
 
 
+def _postgres_match(text):
+    """The stored vector (migration 0006) matched against a web-search style query, and its rank."""
+    query = f"websearch_to_tsquery('{SEARCH_CONFIG}', %s)"
+    matches = RawSQL(f"issues_issue.search_vector @@ {query}", [text], output_field=BooleanField())
+    rank = RawSQL(f"ts_rank(issues_issue.search_vector, {query})", [text], output_field=FloatField())
+    return matches, rank
+
+
 def search(queryset, text):
-    """Issues of `queryset` that match `text`, with a `rank` to order by (higher first)."""
+    """Issues of `queryset` that match `text`, with a `rank` to order by (higher first).
+
+    A query that is a known alarm code finds exactly the issues with that code; any other query is a
+    text search. Deciding first, rather than OR-ing both, keeps each an index lookup.
+    """
     text = " ".join(text.split())
     if not text:
         return queryset.annotate(rank=Value(0.0, output_field=FloatField()))
     code = normalise_code(text)
-    with_code = IssueAlarmCode.objects.filter(code=code).values("issue_id")
-    if connection.vendor == "postgresql":
-        query = SearchQuery(text, config=SEARCH_CONFIG, search_type="websearch")
-        vector = SearchVector("search_document", config=SEARCH_CONFIG)
-        return queryset.annotate(document=vector).filter(Q(document=query) | Q(pk__in=with_code)).annotate(
-            # An exact alarm code outranks any text match.
-            rank=SearchRank(F("document"), query)
-            + Case(When(pk__in=with_code, then=Value(1.0)), default=Value(0.0), output_field=FloatField())
+    with_code = IssueAlarmCode.objects.filter(code=code)
+    if with_code.exists():
+        return queryset.filter(pk__in=with_code.values("issue_id")).annotate(
+            rank=Value(1.0, output_field=FloatField())
         )
+    if connection.vendor == "postgresql":
+        matches, rank = _postgres_match(text)
+        return queryset.filter(matches).annotate(rank=rank)
     words = Q()
     for word in text.split():
         words &= Q(search_document__icontains=word)
-    return queryset.filter(words | Q(pk__in=with_code)).annotate(
-        rank=Case(When(pk__in=with_code, then=Value(1.0)), default=Value(0.0), output_field=FloatField())
-    )
+    return queryset.filter(words).annotate(rank=Value(0.0, output_field=FloatField()))
+
+
+def similar(queryset, words):
+    """Issues of `queryset` whose text shares any of `words`, best first (PostgreSQL only)."""
+    matches, rank = _postgres_match(" or ".join(words))
+    return queryset.filter(matches).annotate(rank=rank).order_by("-rank", "-reported_at")

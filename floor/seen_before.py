@@ -2,12 +2,11 @@
 
 import re
 
-from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.db import connection
-from django.db.models import F, Prefetch, prefetch_related_objects
+from django.db.models import Prefetch, prefetch_related_objects
 
 from floor.models import Issue, IssueAlarmCode, Remedy
-from floor.search import SEARCH_CONFIG
+from floor.search import similar as search_similar
 
 LIMIT = 5
 
@@ -43,23 +42,18 @@ def _attach_last_remedies(issues):
 
 def similar_issues(issue, *, limit=LIMIT):
     """Other issues whose text is like this one's (on PostgreSQL, by full-text rank over the search
-    documents; SQLite has no ranking, so there it finds none). Each with `last_remedy`."""
+    documents; SQLite has no ranking, so there it finds none), not counting those that share an alarm
+    code (they are "seen before" already). Each with `last_remedy`."""
     if connection.vendor != "postgresql":
         return []
     words = [w for w in re.findall(r"[^\W_]{4,}", issue.description.lower()) if w not in _COMMON][:12]
     if not words:
         return []
-    query = SearchQuery(" OR ".join(words), config=SEARCH_CONFIG, search_type="websearch")
-    vector = SearchVector("search_document", config=SEARCH_CONFIG)
     similar = list(
-        Issue.objects.annotate(document=vector)
-        .filter(document=query)
-        .exclude(pk=issue.pk)
+        search_similar(Issue.objects.exclude(pk=issue.pk), words)
         .exclude(pk__in=IssueAlarmCode.objects.filter(
             code__in=issue.alarm_codes.values("code")).values("issue_id"))
-        .annotate(rank=SearchRank(F("document"), query))
-        .select_related("machine")
-        .order_by("-rank", "-reported_at")[:limit]
+        .select_related("machine")[:limit]
     )
     _attach_last_remedies(similar)
     return similar

@@ -1,6 +1,7 @@
 """One issue at the desk: actions, remedies, lost-update protection, timeline."""
 
 import pytest
+from django.db import connection
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
@@ -180,3 +181,17 @@ def test_seen_before_on_the_issue_page(client, maintenance, issue, operator, oth
     client.force_login(maintenance)
     page = client.get(reverse("issue_detail", args=[issue.pk])).content.decode()
     assert "Seen before" in page and "Replaced the amplifier" in page
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="similarity ranking needs PostgreSQL")
+def test_similar_reports_are_offered_on_postgresql(client, maintenance, operator, machine, other_machine):
+    issue = report_issue(machine=machine, category="hydraulic", by=operator,
+                         description="hydraulic oil leaking at the chuck cylinder")
+    alike = report_issue(machine=other_machine, category="hydraulic", by=operator,
+                         description="chuck cylinder leaking oil again")
+    record_remedy(issue=alike, description="Replaced the cylinder seal kit", by=maintenance)
+    report_issue(machine=other_machine, category="tooling", by=operator, description="drill broke")
+    client.force_login(maintenance)
+    response = client.get(reverse("issue_detail", args=[issue.pk]))
+    assert [i.pk for i in response.context["similar"]] == [alike.pk]
+    assert "Replaced the cylinder seal kit" in response.content.decode()
