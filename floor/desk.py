@@ -240,7 +240,6 @@ def issue_context(request, issue, **extra):
         "issue": issue,
         "timeline": timeline(issue),
         "seen": seen_before(codes=codes, machine=issue.machine, exclude=issue.pk),
-        "similar": similar_issues(issue),
         "codes": codes,
         "assign_form": AssignForm(initial={"version": issue.version,
                                            "assignee": issue.assigned_to_id or ""}, assignees=people),
@@ -302,6 +301,15 @@ def _act(request, pk, form, invalid, change):
     except (StaleIssue, InvalidTransition) as e:
         return _conflict(request, issue, e)
     return _after_change(request, issue)
+
+
+@require_safe
+@permission_required("floor.view_issue", raise_exception=True)
+def issue_similar(request, pk):
+    """Reports whose text is like this issue's: loaded after the page, as ranking them costs more
+    than the rest of the page together."""
+    issue = get_object_or_404(Issue, pk=pk)
+    return render(request, "floor/issue_detail.html#similar", {"similar": similar_issues(issue)})
 
 
 @require_POST

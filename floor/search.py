@@ -10,7 +10,7 @@ with exactly that code.
 
 from django.apps import apps as global_apps
 from django.db import connection
-from django.db.models import BooleanField, FloatField, Q, Value
+from django.db.models import FloatField, Q, Value
 from django.db.models.expressions import RawSQL
 
 from floor.alarm_codes import normalise_code
@@ -82,12 +82,30 @@ def refresh_search_document(issue):
     refresh_search_documents([issue.pk])
 
 
-def _postgres_match(text):
-    """The stored vector (migration 0006) matched against a web-search style query, and its rank."""
+# A search ranks its matches and keeps the best this many; the desk pages through them.
+BEST_MATCHES = 1000
+
+
+def _best_matches(text, limit):
+    """Ids of the issues that match `text` best (PostgreSQL), best first.
+
+    Ranked in the narrow issues_search table (migration 0007) rather than with the issues, so a common
+    phrase with tens of thousands of matches stays cheap.
+    """
     query = f"websearch_to_tsquery('{SEARCH_CONFIG}', %s)"
-    matches = RawSQL(f"issues_issue.search_vector @@ {query}", [text], output_field=BooleanField())
-    rank = RawSQL(f"ts_rank(issues_issue.search_vector, {query})", [text], output_field=FloatField())
-    return matches, rank
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT issue_id FROM issues_search WHERE vector @@ {query} "
+            f"ORDER BY ts_rank(vector, {query}) DESC, issue_id DESC LIMIT %s",
+            [text, text, limit],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _ranked(queryset, ids):
+    # The rank is the place in the best-first list: the first gets the highest.
+    rank = RawSQL("-array_position(%s::bigint[], issues_issue.id)", [ids], output_field=FloatField())
+    return queryset.filter(pk__in=ids).annotate(rank=rank)
 
 
 def search(queryset, text):
@@ -106,15 +124,14 @@ def search(queryset, text):
             rank=Value(1.0, output_field=FloatField())
         )
     if connection.vendor == "postgresql":
-        matches, rank = _postgres_match(text)
-        return queryset.filter(matches).annotate(rank=rank)
+        return _ranked(queryset, _best_matches(text, BEST_MATCHES))
     words = Q()
     for word in text.split():
         words &= Q(search_document__icontains=word)
     return queryset.filter(words).annotate(rank=Value(0.0, output_field=FloatField()))
 
 
-def similar(queryset, words):
-    """Issues of `queryset` whose text shares any of `words`, best first (PostgreSQL only)."""
-    matches, rank = _postgres_match(" or ".join(words))
-    return queryset.filter(matches).annotate(rank=rank).order_by("-rank", "-reported_at")
+def similar(queryset, words, *, candidates=50):
+    """Issues of `queryset` among the `candidates` whose text shares most of `words`, best first
+    (PostgreSQL only)."""
+    return _ranked(queryset, _best_matches(" or ".join(words), candidates)).order_by("-rank")

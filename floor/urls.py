@@ -10,6 +10,7 @@ urlpatterns = [
     path("desk/", desk.desk, name="desk"),
     path("desk/export.csv", desk.desk_export, name="desk_export"),
     path("issues/<int:pk>/", desk.issue_detail, name="issue_detail"),
+    path("issues/<int:pk>/similar/", desk.issue_similar, name="issue_similar"),
     path("issues/<int:pk>/status/", desk.issue_status, name="issue_status"),
     path("issues/<int:pk>/assign/", desk.issue_assign, name="issue_assign"),
     path("issues/<int:pk>/priority/", desk.issue_priority, name="issue_priority"),

@@ -219,3 +219,17 @@ def test_upgrade_fills_search_documents_of_existing_issues(client, maintenance, 
     assert numbers(get(client, q="cooler")) == [shop["old"].pk]
     assert numbers(get(client, q="Filter mat")) == [shop["old"].pk]
     assert numbers(get(client, q="servo overload")) == [shop["down"].pk]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the search table exists on PostgreSQL")
+def test_search_table_follows_issue_changes_and_deletes(client, maintenance, shop):
+    def rows():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT issue_id FROM issues_search ORDER BY issue_id")
+            return [r[0] for r in cursor.fetchall()]
+
+    assert rows() == sorted(i.pk for name, i in shop.items() if name in ("down", "quality", "old", "tooling"))
+    shop["tooling"].delete()
+    assert shop["tooling"].pk not in rows()
+    client.force_login(maintenance)
+    assert numbers(get(client, q="broke")) == []

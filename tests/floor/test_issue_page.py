@@ -192,6 +192,9 @@ def test_similar_reports_are_offered_on_postgresql(client, maintenance, operator
     record_remedy(issue=alike, description="Replaced the cylinder seal kit", by=maintenance)
     report_issue(machine=other_machine, category="tooling", by=operator, description="drill broke")
     client.force_login(maintenance)
-    response = client.get(reverse("issue_detail", args=[issue.pk]))
+    page = client.get(reverse("issue_detail", args=[issue.pk])).content.decode()
+    assert reverse("issue_similar", args=[issue.pk]) in page  # loaded after the page
+    response = client.get(reverse("issue_similar", args=[issue.pk]), headers={"HX-Request": "true"})
     assert [i.pk for i in response.context["similar"]] == [alike.pk]
     assert "Replaced the cylinder seal kit" in response.content.decode()
+    assert "<html" not in response.content.decode()
