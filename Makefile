@@ -9,7 +9,7 @@ PORT        ?= 8000
 # The PostgreSQL server for the second half of the suite; the test database is made from its name.
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/logbook
 SYSTEM_PACKAGES_RUN  := tesseract-ocr
-SYSTEM_PACKAGES_TEST := tesseract-ocr chromium fonts-dejavu-core postgresql-client
+SYSTEM_PACKAGES_TEST := tesseract-ocr chromium fonts-dejavu-core fonts-liberation fonts-urw-base35 fonts-noto-mono postgresql-client
 export OMP_THREAD_LIMIT := 1
 
 .PHONY: help run serve test test-sqlite test-postgres venv system-packages system-packages-test \

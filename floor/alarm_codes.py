@@ -10,7 +10,8 @@ OCR text of a photographed screen is noisy, so the patterns repair the confusion
 these fonts (O for 0, I or l for 1, a space inside a code) only where the surrounding shape leaves no
 doubt. Bare numbers (Siemens, Haas, old Fanuc) are the dangerous ones: a screen is full of numbers
 (positions, feeds, counters, dates). They are taken only at the start of a line that reads like an alarm
-line (the number followed by a message in words) on a screen that talks about alarms at all.
+line (the number followed by a message in words), and short ones only on a screen that talks about
+alarms at all.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ FAMILIES = ("fanuc", "siemens", "haas", "okuma", "mitsubishi", "heidenhain", "ge
 
 # Fanuc 0i-D/0i-F/30i alarm classes as printed before the four-digit number.
 FANUC_CLASSES = frozenset(
-    "SW PW IO PS OT OH SV SR MC SP DS IE BG SN EX PC".split()
+    {"SW", "PW", "IO", "PS", "OT", "OH", "SV", "SR", "MC", "SP", "DS", "IE", "BG", "SN", "EX", "PC"}
 )
 
 
@@ -41,13 +42,13 @@ class AlarmCode:
 # Where a digit must stand, Tesseract reads these letters for the digits of screen fonts.
 _DIGIT_LOOKALIKES = str.maketrans({"O": "0", "o": "0", "D": "0", "Q": "0", "I": "1", "l": "1", "|": "1"})
 # Where a letter of a Fanuc class must stand, these digits are the letters they were misread from.
-_LETTER_LOOKALIKES = str.maketrans({"5": "S", "0": "O", "1": "I", "8": "B"})
+_LETTER_LOOKALIKES = str.maketrans({"5": "S", "$": "S", "0": "O", "1": "I", "8": "B"})
 
 _SPACES = re.compile(r"\s+")
 
 # Controller fonts draw a slashed or dotted zero, which Tesseract's English model reads as one of these
 # (and a blurred E as a euro sign). None of them has any other meaning on a controller screen.
-_SLASHED_ZERO = str.maketrans({"@": "0", "Ø": "0", "ø": "0", "Θ": "0", "θ": "0", "€": "E"})
+_SLASHED_ZERO = str.maketrans({"@": "0", "Ø": "0", "ø": "0", "Θ": "0", "θ": "0", "®": "0", "€": "E"})
 
 
 def _collapse(text: str) -> str:
@@ -65,34 +66,42 @@ _B = r"(?<![A-Za-z0-9])"
 _E = r"(?![A-Za-z0-9])"
 
 # Okuma OSP shows the class after the word ALARM ("ALARM-B 2136") or after the number ("2136 ALARM-B").
-_OKUMA_BEFORE = re.compile(_B + r"ALARM\s?-\s?([ABCDP])\s*[:\-]?\s*(\d{4})" + _E)
-_OKUMA_AFTER = re.compile(_B + r"(\d{4})\s+ALARM\s?-\s?([ABCDP])" + _E)
+# OCR reads the dash as "E" or "Z" and the M as "W" or "N" at times: "ALARMED 4657", "ALARW-D 4657",
+# "ALARNZA 1312"; and the space after the number as a full stop: "2860.ALARM-B".
+_OKUMA_ALARM = r"ALAR[MNW](?:\s?[-EZ]\s?|\s)([ABCDP])"
+_OKUMA_BEFORE = re.compile(r"(?<![A-Za-z0-9])[^\sA-Za-z0-9]?" + _OKUMA_ALARM + r"\s*[:\-]?\s*(\d{4})" + _E)
+_OKUMA_AFTER = re.compile(_B + r"(\d{4})[\s.,]+" + _OKUMA_ALARM + _E)
 
 # Heidenhain TNC: three digits, a dash, four hex digits ("130-07E2"); OCR may read the dash as a colon or
-# a degree sign. A further dash, slash or colon next to it would make it a date, a time or a part number.
-_HEIDENHAIN = re.compile(r"(?<![A-Za-z0-9\-/.:])([0-9A-F]{3})(?:-|\s?[:~]\s?)([0-9A-FOl]{4})(?![A-Za-z0-9\-/.:])")
+# a tilde. A further dash, slash or colon next to it would make it a date, a time or a part number.
+_HEIDENHAIN = re.compile(
+    r"(?<![A-Z0-9\-/.:])([0-9A-F]{3})(?:\s?-\s?|\s?[:~]\s?)([0-9A-FOQl]{4})(?![A-Za-z0-9\-/.:])"
+)
 
 # Mitsubishi M70/M80/M800: class letter, two digits, four digits ("M01 0101", "S01 0051", "Z70 0004").
 # OCR may drop the space; a lone "S01" or "T0101" (spindle, tool) has no four digits after it.
 _MITSUBISHI = re.compile(_B + r"([MSZTYRLUV$])([0-9O]{2})(\s?|\s?['’°`´]\s?)([0-9O]{4})" + _E)
 
 # Fanuc: two-letter class and four digits. Digits may be misread as letters and the class as digits.
-_FANUC_CANDIDATE = re.compile(_B + r"([A-Z0-9]{2})(\s?)([0-9OIl|]{4})" + _E)
+_FANUC_CANDIDATE = re.compile(r"(?<![A-Za-z0-9$])([A-Z0-9$]{2})(\s?)([0-9OIl|]{4})" + _E)
 
 # "ALARM: 123", "ALARM 123", "ERROR: 456", "ERR-456", "ALM 123": the old system's formats, kept for
-# controls we do not know by make.
+# controls we do not know by make. A single digit after "ALARM" is more often a misread letter or a
+# counter than a code, so codes have two digits or more.
 _GENERIC = re.compile(
-    r"(?<![A-Za-z])(?:ALARM|ALM|ERROR|ERR|FAULT)\s*(?:NO\.?|#)?\s*[:#\-]?\s*(\d{1,6})(?![A-Za-z0-9:/]|\.\d)",
+    r"(?<![A-Za-z])(?:ALARM|ALM|ERROR|ERR|FAULT)\s*(?:NO\.?|#)?\s*[:#\-]?\s*(\d{2,6})(?![A-Za-z0-9:/]|\.\d)",
     re.IGNORECASE,
 )
 
 # A number (or Haas NGC dotted id) at the head of a line, followed by words.
-_LINE_HEAD_NUMBER = re.compile(r"^(\d{3,6}|\d{1,3}\.\d{3,4})(?=\s)\s+(.*)$")
+# OCR turns the space after the number into a degree sign or a quote at times ("659°Z LOW AIR").
+_LINE_HEAD_NUMBER = re.compile(r"^(\d{3,6}|\d{1,3}\.\d{3,4})(?:\s+|[°'’`´]\s*)(.*)$")
 
 # Clock times and dates that precede the number in alarm lists and histories (Sinumerik, Fanuc history),
-# and symbols that OCR makes of the warning icons in front of an alarm line.
+# and the symbols and lone lowercase letters ("i", "l", "j") that OCR makes of warning icons and of the
+# screen's frame in front of an alarm line.
 _LINE_PREFIX = re.compile(
-    r"^(?:[^A-Za-z0-9]+"
+    r"^(?:[^A-Za-z0-9]+|[a-z]\s+"
     r"|\d{1,4}[./\-]\d{1,2}[./\-]\d{1,4}\s*"
     r"|\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d{1,3})?)?\s*"
     r")+"
@@ -102,7 +111,7 @@ _LINE_PREFIX = re.compile(
 # the languages controllers are set to on European and American shop floors.
 _ALARM_CONTEXT = re.compile(
     r"ALARM|ALM\b|ERROR|ERREUR|FEHLER|ST[OÖ]RUNG|FAULT|DEFAUT|DÉFAUT|ALLARM|AVARIA|AWARIA"
-    r"|EMERGENCY|EMG\b|SERVO|OVERTRAVEL|OVER TRAVEL",
+    r"|EMERGENCY|EMG\b|SERVO|OVERTRAVEL|OVER TRAVEL|OVERHEAT|OVERLOAD",
     re.IGNORECASE,
 )
 
@@ -110,25 +119,30 @@ _ALARM_CONTEXT = re.compile(
 _TITLE_WORDS = ("ALARM", "ALARMS", "ALARME", "ALARMAS", "ALLARMI", "ERROR", "ERRORS", "FEHLER", "FAULT")
 
 
+def mentions_alarms(text: str) -> bool:
+    """True when an alarm word (ALARM, ERROR, FEHLER, ...) is in the text, exactly or with one letter
+    misread ("ACARMS"): the text of an alarm screen, even when no code on it could be read."""
+    return _talks_about_alarms(text)
+
+
 def _talks_about_alarms(text: str) -> bool:
     """True when an alarm word is in the text, exactly or with one letter misread ("ACARMS")."""
     if _ALARM_CONTEXT.search(text):
         return True
-    for word in set(re.findall(r"[A-Za-z]{5,7}", text.upper())):
+    for word in set(re.findall(r"\b[A-Za-z]{5,7}\b", text.upper())):
         for title in _TITLE_WORDS:
             if len(word) == len(title) and sum(a != b for a, b in zip(word, title)) <= 1:
                 return True
     return False
 
 
-# Words that make a number a quantity and not an alarm: units, counters, program words. Axis letters are
-# not among them: Haas messages start with one ("108 X SERVO OVERLOAD").
-_QUANTITY_WORDS = frozenset(
-    """
-    RPM MM MIN IN INCH IPM IPR MMPM SEC H HR HRS MM/MIN MM/REV IN/MIN % PCS PARTS PART PIECES PCE STK
-    STUCK STÜCK PZ PIEZAS PIECE TOOL TOOLS KG NM KW LINES LINE BLOCK BLOCKS TIMES CYCLES
-    """.split()
-)
+# Words that make a number a quantity and not an alarm: units and counters. Axis letters are not among
+# them, as Haas messages start with one ("108 X SERVO OVERLOAD"), nor TOOL ("700179 TOOL CHANGER FAULT").
+_QUANTITY_TEXT = """
+    RPM MM MIN IN INCH IPM IPR MMPM SEC H HR HRS MM/MIN MM/REV IN/MIN % PCS PARTS PART PIECES PCE
+    STK STUCK STÜCK PZ PIEZAS PIECE KG NM KW LINES LINE BLOCK BLOCKS TIMES CYCLES
+"""
+_QUANTITY_WORDS = frozenset(_QUANTITY_TEXT.split())
 
 # Old Fanuc messages: "401 SERVO ALARM: (VRDY OFF)", "510 OVER TRAVEL : +X", "010 IMPROPER G-CODE".
 _OLD_FANUC_MESSAGE = re.compile(
@@ -151,6 +165,10 @@ def _has_message(rest: str) -> bool:
     first = rest.split()[0].strip(":;,.").upper()
     if first in _QUANTITY_WORDS or re.match(r"^[\d:/.,%+\-]", first):
         return False
+    # "O0131 N10760" read as "00131 Nio760": a word with digits in it is an address (sequence number,
+    # coordinate), not the start of a message ("Axis X1" starts with a word).
+    if len(re.findall(r"\d", first)) >= 2:
+        return False
     return re.search(r"[A-Za-zÀ-ÿ]{3,}", rest) is not None
 
 
@@ -164,9 +182,14 @@ def _okuma(line: str):
         yield match.start(), match.end(), match.group(1), "okuma"
 
 
+# In the hex half of a Heidenhain number, the letters that are no hex digit stand for the digits they
+# look like. A lowercase letter glued in front ("f237-9F7C") is OCR's reading of an icon or a bar's end.
+_HEX_LOOKALIKES = str.maketrans({"O": "0", "Q": "0", "l": "1"})
+
+
 def _heidenhain(line: str):
     for match in _HEIDENHAIN.finditer(line):
-        head, tail = match.group(1), match.group(2).replace("O", "0").replace("l", "1")
+        head, tail = match.group(1), match.group(2).translate(_HEX_LOOKALIKES)
         # The first half is a decimal error class ("130"); "ABC-DEAD" or "A1B-..." is something else.
         if head.isdigit():
             yield match.start(), match.end(), f"{head}-{tail}", "heidenhain"
@@ -189,6 +212,22 @@ def _mitsubishi(line: str):
         yield match.start(), match.end(), f"{letter}{group} {number}", "mitsubishi"
 
 
+# At the head of an alarm line, OCR reads the class letter of "Z70 0276" or "S01 0051" as a digit.
+_MITSUBISHI_DIGIT_CLASS = re.compile(r"^([25])(\d{2})\s(\d{4})\s+(.*)$")
+
+
+def _mitsubishi_at_line_head(line: str, alarm_screen: bool):
+    """ "270 0276 Servo overload" on an alarm screen is Z70 0276 with its Z read as a 2."""
+    if not alarm_screen:
+        return
+    prefix = _LINE_PREFIX.match(line)
+    offset = prefix.end() if prefix else 0
+    match = _MITSUBISHI_DIGIT_CLASS.match(line[offset:])
+    if match and _has_message(match.group(4)):
+        letter = {"2": "Z", "5": "S"}[match.group(1)]
+        yield offset, offset + match.end(3), f"{letter}{match.group(2)} {match.group(3)}", "mitsubishi"
+
+
 def _fanuc(line: str):
     for match in _FANUC_CANDIDATE.finditer(line):
         raw_class, space, raw_number = match.groups()
@@ -205,7 +244,7 @@ def _fanuc(line: str):
         if space:
             # "SP 1200" may be a spindle reading; a spaced code counts at the head of a line or beside
             # alarm words, and never when a unit follows it.
-            rest = line[match.end():]
+            rest = line[match.end() :]
             after = rest.split()
             if after and after[0].upper().strip(":,.") in _QUANTITY_WORDS:
                 continue
@@ -235,11 +274,20 @@ def _line_head(line: str, screen_family: str | None, alarm_screen: bool):
         return
     prefix = _LINE_PREFIX.match(line)
     offset = prefix.end() if prefix else 0
-    match = _LINE_HEAD_NUMBER.match(line[offset:])
+    head = line[offset:]
+    if alarm_screen and re.match(r"^S\d{2}\s", head):
+        # "511 SERVO ALARM" read as "S11 SERVO ALARM": a bare S with two digits and a message is no code
+        # of any make, but a 5 is the digit OCR confuses with S most.
+        head = "5" + head[1:]
+    match = _LINE_HEAD_NUMBER.match(head)
     if not match:
         return
     number, rest = match.groups()
     if not _has_message(rest):
+        return
+    # Only old Fanuc P/S alarms ("010 IMPROPER G-CODE") start with a zero; a longer number with a leading
+    # zero is a program number ("O6976") whose letter O was read as a zero.
+    if number.startswith("0") and len(number) != 3:
         return
     if not alarm_screen:
         digits = number.replace(".", "")
@@ -291,9 +339,6 @@ def _screen_family(text: str) -> str | None:
     return None
 
 
-_MATCHERS = (_okuma, _heidenhain, _mitsubishi, _fanuc, _generic)
-
-
 def extract_alarm_codes(text: str) -> list[AlarmCode]:
     """Find the alarm codes in `text` (OCR output of a controller screen, or any text), deduplicated by
     code and in reading order, each with its family and the line it came from.
@@ -305,6 +350,17 @@ def extract_alarm_codes(text: str) -> list[AlarmCode]:
         return []
     screen_family = _screen_family(text)
     alarm_screen = _talks_about_alarms(text)
+    # The most specific shapes claim their characters first, so "ALARM-B 2136" is one Okuma code and
+    # not also a generic "ALARM ..." one, and "M01 0101" is not read again by a looser pattern.
+    matchers = (
+        _okuma,
+        _heidenhain,
+        _mitsubishi,
+        lambda line: _mitsubishi_at_line_head(line, alarm_screen),
+        _fanuc,
+        _generic,
+        lambda line: _line_head(line, screen_family, alarm_screen),
+    )
     found: dict[str, AlarmCode] = {}
     for raw_line in text.translate(_SLASHED_ZERO).splitlines():
         line = _collapse(raw_line)
@@ -312,9 +368,7 @@ def extract_alarm_codes(text: str) -> list[AlarmCode]:
             continue
         taken: list[tuple[int, int]] = []
         hits: list[tuple[int, str, str]] = []
-        # The most specific shapes claim their characters first, so "ALARM-B 2136" is one Okuma code
-        # and not also a generic "ALARM ..." one, and "M01 0101" is not read again by a looser pattern.
-        for matcher in (*_MATCHERS, lambda ln: _line_head(ln, screen_family, alarm_screen)):
+        for matcher in matchers:
             for start, end, code, family in matcher(line):
                 if any(start < t_end and t_start < end for t_start, t_end in taken):
                     continue
