@@ -23,6 +23,7 @@ from floor.models import (
     Issue,
     IssueAlarmCode,
     IssueEvent,
+    Machine,
     Priority,
     Remedy,
     StaleIssue,
@@ -126,6 +127,8 @@ def desk(request):
         status = 400
     context["query"] = _query_without_page(request)
     template = "floor/desk.html"
+    if not (request.htmx and request.htmx.target == "desk-table"):
+        context["machine_choices"] = [(str(pk), name) for pk, name in Machine.objects.values_list("pk", "name")]
     if request.htmx and request.htmx.target == "desk-table":
         template += "#desk-table"
     return render(request, template, context, status=status)

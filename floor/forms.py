@@ -114,11 +114,15 @@ class DeskFilterForm(forms.Form):
     sort = forms.ChoiceField(choices=list(SORTS.items()), required=False)
     page = forms.IntegerField(min_value=1, max_value=10_000, required=False)
 
+    SELECT_CLASSES = "min-h-10 rounded-lg border-2 border-slate-300 bg-white px-2"
+
     def __init__(self, *args, assignees=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["assignee"].choices = [("", "Anyone"), ("me", "Me"), ("nobody", "Nobody")] + [
             (str(user.pk), user.get_full_name() or user.get_username()) for user in assignees
         ]
+        for name in ("machine", "department", "runnable", "assignee", "sort"):
+            self.fields[name].widget.attrs["class"] = self.SELECT_CLASSES
 
     def clean(self):
         cleaned = super().clean()
