@@ -10,40 +10,21 @@ an alarm-code search and an issue page, with the number of queries each made.
 """
 
 import argparse
-import os
 import statistics
 import sys
 
-from tests.bench.dashboard import _ensure_database, _measure, _percentile, _seed
+from tests.bench.database import add_database_arguments, measure, open_bench_database, percentile
 
 TARGET_MS = 150
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--issues", type=int, default=1_000_000)
-    parser.add_argument("--machines", type=int, default=500)
-    parser.add_argument("--days", type=int, default=365)
-    parser.add_argument("--runs", type=int, default=30)
-    parser.add_argument("--database", default="logbook_bench")
+    add_database_arguments(parser)
     args = parser.parse_args(argv)
-
-    server = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432").rstrip("/")
-    _ensure_database(server, args.database)
-    os.environ["DATABASE_URL"] = f"{server}/{args.database}"
-    os.environ.pop("DB_NAME", None)
-    os.environ["ENV_FILE"] = "/dev/null"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "logbook_site.settings")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    import django
-
-    django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
-
-    settings.ALLOWED_HOSTS = ["testserver"]
-    call_command("migrate", verbosity=0)
-    _seed(issues=args.issues, machines=args.machines, days=args.days)
+    open_bench_database(args)
+    if args.seed_only:
+        return 0
 
     from django.contrib.auth import get_user_model
     from django.test import Client
@@ -73,8 +54,8 @@ def main(argv=None):
     print("-" * (len(header) + 40))
     missed = False
     for name, url in rows:
-        times, queries, _ = _measure(client, url, args.runs)
-        median, p95 = statistics.median(times), _percentile(times, 0.95)
+        times, queries, _ = measure(client, url, args.runs)
+        median, p95 = statistics.median(times), percentile(times, 0.95)
         missed |= median >= TARGET_MS
         print(f"{name:<11} {median:8.1f} {p95:8.1f} {'<' + str(TARGET_MS):>8} {queries:8}  {url}")
     return 1 if missed else 0
