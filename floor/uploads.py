@@ -38,6 +38,18 @@ IMAGE_FORMATS = {
     "BMP": "image/bmp",
     "TIFF": "image/tiff",
 }
+EXTENSIONS = {
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+    "image/gif": ".gif",
+    "image/webp": ".webp",
+    "image/heic": ".heic",
+    "image/bmp": ".bmp",
+    "image/tiff": ".tif",
+    "video/mp4": ".mp4",
+    "video/quicktime": ".mov",
+    "video/x-msvideo": ".avi",
+}
 # Photos above this many pixels are refused before decoding: a 108 MP phone photo is the largest real
 # one; anything beyond is a decompression bomb.
 MAX_PIXELS = 120_000_000
@@ -140,7 +152,9 @@ def store_attachment(*, upload, by, pending_token=None, issue=None, remedy=None)
         remedy=remedy,
         uploaded_by=by,
     )
-    attachment.file.save(upload.name or "upload", upload, save=False)
+    # The stored name's extension follows what the bytes are, never the name the file came with: the
+    # media view serves by extension, and "photo.html" with a JPEG inside must not become a web page.
+    attachment.file.save(f"upload{EXTENSIONS[inspected.content_type]}", upload, save=False)
     if inspected.image is not None:
         attachment.thumbnail.save(f"{uuid.uuid4().hex}.jpg", ContentFile(thumbnail_of(inspected.image)),
                                   save=False)

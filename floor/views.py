@@ -338,4 +338,6 @@ def media_file(request, path):
     response = FileResponse(full.open("rb"))
     response["Cache-Control"] = "private, max-age=86400"
     response["X-Content-Type-Options"] = "nosniff"
+    # Uploads are photos and videos; should anything else ever be served, it runs no script.
+    response["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self'; media-src 'self'"
     return response

@@ -139,6 +139,17 @@ def test_stored_name_is_generated_not_the_uploaded_one(client, operator, machine
     assert attachment.file.name.startswith("attachments/") and "passwd" not in attachment.file.name
 
 
+def test_stored_extension_follows_the_content_not_the_name(client, operator, machine):
+    """A photo named like a web page is stored and served as the photo it is."""
+    client.force_login(operator)
+    upload(client, machine, "evil.html", images.photo())
+    attachment = Attachment.objects.get()
+    assert attachment.file.name.endswith(".jpg")
+    response = client.get(attachment.file.url)
+    assert response["Content-Type"] == "image/jpeg"
+    assert "sandbox" in response["Content-Security-Policy"]
+
+
 def test_outsider_cannot_upload(client, outsider, machine):
     client.force_login(outsider)
     assert upload(client, machine, "p.jpg", images.photo()).status_code == 403
