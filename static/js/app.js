@@ -50,17 +50,29 @@
     }
   });
 
-  // Flaky Wi-Fi: say that nothing was sent, keep the form as it is.
-  function showSendError(event) {
-    var form = event.detail.elt.closest && event.detail.elt.closest("form");
-    var note = form && form.querySelector("[data-send-error]");
+  // Flaky Wi-Fi: say what was not sent and keep everything as it is.
+  function failed(event) {
+    var elt = event.detail.elt;
+    if (elt.matches && elt.matches("[data-upload]")) {
+      var previews = document.getElementById("previews");
+      if (previews) {
+        var item = document.createElement("li");
+        item.className = "rounded-xl border-2 border-amber-400 bg-amber-50 p-3 text-lg font-semibold text-amber-900";
+        item.setAttribute("role", "alert");
+        item.textContent = "The photo did not arrive: no connection. Choose it again when the Wi-Fi is back.";
+        previews.appendChild(item);
+      }
+      return;
+    }
+    // Only a form's own submission: a failed background refresh is retried by its next poll.
+    var note = elt.tagName === "FORM" && elt.querySelector("[data-send-error]");
     if (note) note.classList.remove("hidden");
   }
-  document.addEventListener("htmx:sendError", showSendError);
-  document.addEventListener("htmx:responseError", showSendError);
+  document.addEventListener("htmx:sendError", failed);
+  document.addEventListener("htmx:responseError", failed);
   document.addEventListener("htmx:beforeRequest", function (event) {
-    var form = event.detail.elt.closest && event.detail.elt.closest("form");
-    var note = form && form.querySelector("[data-send-error]");
+    var elt = event.detail.elt;
+    var note = elt.tagName === "FORM" && elt.querySelector("[data-send-error]");
     if (note) note.classList.add("hidden");
   });
 })();
