@@ -4,6 +4,7 @@ import re
 import uuid
 
 import pytest
+from django.db import connection
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
@@ -177,3 +178,31 @@ def test_confirmation_shows_what_fixed_the_same_alarm_before(client, operator, m
     page = response.content.decode()
     assert "Seen before" in page and "On other machines" in page
     assert "Reseated the CX4 connector" in page and f"#{earlier.pk}" in page
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql",
+                    reason="SQLite's in-memory test database cannot serve two threads writing at once")
+@pytest.mark.django_db(transaction=True)
+def test_two_sends_at_the_same_moment_create_one_issue(operator, machine):
+    """A double tap whose requests arrive together: the unique token decides, both get the same issue."""
+    import threading
+
+    from django.test import Client
+
+    data = fields()
+    locations, barrier = [], threading.Barrier(2)
+
+    def send():
+        client = Client()
+        client.force_login(operator)
+        barrier.wait()
+        locations.append(client.post(url(machine), data)["Location"])
+        connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert Issue.objects.count() == 1
+    assert locations == [reverse("issue_reported", args=[Issue.objects.get().pk])] * 2
