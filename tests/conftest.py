@@ -92,13 +92,38 @@ def browser():
 
 
 @pytest.fixture
-def tablet(browser):
+def screen(browser):
+    """Opens pages on screens of a given size; each its own browser context, closed after the test."""
+    contexts = []
+
+    def open_page(width, height, *, touch=False):
+        context = browser.new_context(viewport={"width": width, "height": height}, has_touch=touch)
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def tablet(screen):
     """A landscape tablet with touch, as bolted beside a machine."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, has_touch=True, is_mobile=False)
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    yield page
-    context.close()
+    return screen(1280, 800, touch=True)
+
+
+@pytest.fixture
+def desktop(screen):
+    """Maintenance's desktop."""
+    return screen(1600, 1000)
+
+
+@pytest.fixture
+def tv(screen):
+    """A 1920 x 1080 television on the shop floor, with no keyboard or mouse."""
+    return screen(1920, 1080)
 
 
 @pytest.fixture

@@ -11,16 +11,6 @@ from floor.reporting import report_issue
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def tv(browser):
-    """A 1920 x 1080 television with a browser and no keyboard or mouse."""
-    context = browser.new_context(viewport={"width": 1920, "height": 1080})
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    yield page
-    context.close()
-
-
 def test_the_wall_screen_refreshes_itself_and_goes_dark_when_its_link_is_revoked(
         live_server, tv, manager, operator, machine, monkeypatch):
     monkeypatch.setattr(views, "WALL_POLL_SECONDS", 1)  # the real screen polls every 30 s

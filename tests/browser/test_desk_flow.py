@@ -8,15 +8,6 @@ from floor.reporting import report_issue
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def desktop(browser):
-    context = browser.new_context(viewport={"width": 1600, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    yield page
-    context.close()
-
-
 def test_triage_to_resolve(live_server, desktop, sign_in, operator, maintenance, machine, other_machine):
     down = report_issue(machine=machine, category="alarm", alarm_codes=["SV0401"], is_runnable=False,
                         by=operator, description="servo alarm X axis, machine stopped")
@@ -50,11 +41,10 @@ def test_triage_to_resolve(live_server, desktop, sign_in, operator, maintenance,
     assert down.remedies.get().minutes_spent == 35
 
 
-def test_second_change_of_the_same_issue_is_told_not_lost(live_server, browser, sign_in, operator, maintenance,
+def test_second_change_of_the_same_issue_is_told_not_lost(live_server, screen, sign_in, operator, maintenance,
                                                           manager, machine):
     issue = report_issue(machine=machine, category="alarm", by=operator, description="servo alarm")
-    first = browser.new_context().new_page()
-    second = browser.new_context().new_page()
+    first, second = screen(1600, 1000), screen(1600, 1000)
     sign_in(first, maintenance)
     sign_in(second, manager)
     for page in (first, second):
