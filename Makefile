@@ -13,7 +13,7 @@ SYSTEM_PACKAGES_TEST := tesseract-ocr chromium fonts-dejavu-core fonts-liberatio
 export OMP_THREAD_LIMIT := 1
 
 .PHONY: help run serve test test-sqlite test-postgres venv system-packages system-packages-test \
-        css css-check migrate demo bench-ocr bench-desk bench-dashboard clean
+        css css-check lint migrate demo bench-ocr bench-desk bench-dashboard clean
 
 help:
 	@echo "make run    serve the app on http://$(HOST):$(PORT) with a demo factory (SQLite unless configured)"
@@ -59,9 +59,13 @@ run: system-packages demo
 	@scripts/serve $(PY) $(HOST) $(PORT)
 
 # --- tests ----------------------------------------------------------------------------------------
-test: system-packages-test $(VENV)/.test css-check
+test: system-packages-test $(VENV)/.test css-check lint
 	@$(MAKE) --no-print-directory test-sqlite
 	@$(MAKE) --no-print-directory test-postgres
+
+# Unused imports and names, syntax, long lines: what a reviewer should not have to point out.
+lint: $(VENV)/.test
+	$(VENV)/bin/ruff check .
 
 test-sqlite: $(VENV)/.test
 	@echo "=== Test suite on SQLite ==="

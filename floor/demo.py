@@ -73,7 +73,8 @@ class Problem:
 
 ALARMS = {
     "fanuc": [
-        Problem("alarm", "SV0401", ("SV0401 V READY OFF after estop, wont reset", "servo alarm 401 X axis, machine stopped"),
+        Problem("alarm", "SV0401",
+                ("SV0401 V READY OFF after estop, wont reset", "servo alarm 401 X axis, machine stopped"),
                 "Found CX4 connector loose on the X amplifier. Reseated it, power cycled, alarm cleared."),
         Problem("alarm", "SV0436", ("SV0436 soft thermal z axis during roughing", "z axis overload alarm heavy cut"),
                 "Z way lube starved. Refilled lube tank, cleared blocked metering unit, ran warm-up.",

@@ -524,7 +524,8 @@ class IssueEvent(models.Model):
         status = dict(Status.choices)
         match self.kind:
             case Kind.STATUS_CHANGED:
-                return f"Status: {status.get(self.from_value, self.from_value)} → {status.get(self.to_value, self.to_value)}"
+                old, new = status.get(self.from_value, self.from_value), status.get(self.to_value, self.to_value)
+                return f"Status: {old} → {new}"
             case Kind.REOPENED:
                 return f"Reopened (was {status.get(self.from_value, self.from_value).lower()})"
             case Kind.ASSIGNED:

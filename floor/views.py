@@ -6,7 +6,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import SuspiciousFileOperation
 from django.db import IntegrityError
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
@@ -19,7 +19,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from floor import ocr
 from floor.alarm_codes import normalise_code
 from floor.forms import LabelsForm, MachineSearchForm, ReportForm
-from floor.models import OPEN_STATUSES, AIState, Attachment, Issue, IssueAlarmCode, Machine, Remedy
+from floor.models import OPEN_STATUSES, AIState, Attachment, Issue, Machine, Remedy
 from floor.reporting import report_issue
 from floor.seen_before import seen_before
 from floor.tasks import request_issue_text

@@ -1,7 +1,8 @@
 """Benchmark of the manager dashboard on a large factory (`make bench-dashboard`, or
 `python -m tests.bench.dashboard [--issues N] [--machines N] [--days N] [--runs N] [--reseed]`).
 
-Uses the PostgreSQL bench database of tests/bench/database.py (`logbook_bench` on BENCH_POSTGRES_URL's server, by default
+Uses the PostgreSQL bench database of tests/bench/database.py (`logbook_bench` on BENCH_POSTGRES_URL's
+server, by default
 postgres://postgres@127.0.0.1:5432), created when missing and seeded once with the demo history
 (1,000,000 issues over 500 machines by default); a later run finds it seeded at the right size and reuses
 it (--reseed starts over). After seeding, the issues are put in report order, as a real logbook's table is

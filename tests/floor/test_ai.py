@@ -9,10 +9,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
 
-from floor import ai
 from floor.models import AIState, Issue, IssueEvent
 from floor.reporting import record_remedy, report_issue
-from floor.tasks import polish_remedy, request_issue_text, summarise_issue
+from floor.tasks import polish_remedy, summarise_issue
 from tests.openai_server import GOOD_REMEDY, GOOD_SUMMARY, GOOD_TITLE, FakeOpenAI
 
 pytestmark = pytest.mark.django_db
@@ -47,7 +46,8 @@ def issue(machine, operator, model, django_capture_on_commit_callbacks):
     operator.save()
     with django_capture_on_commit_callbacks() as queued:
         issue = report_issue(machine=machine, category="alarm", alarm_codes=["SP9001"], by=operator,
-                             reporter_name="Jonas Privatename", description="spdl hot again alm after 20min tool 12 smokes")
+                             reporter_name="Jonas Privatename",
+                             description="spdl hot again alm after 20min tool 12 smokes")
     assert len(queued) == 1  # the task is queued after commit, not run
     return issue
 

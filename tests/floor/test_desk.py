@@ -26,7 +26,8 @@ def shop(department, operator, maintenance):
         "down": report_issue(machine=vf2, category="alarm", alarm_codes=["108"], is_runnable=False, by=operator,
                              description="X servo overload when rapid", reported_at=now - timedelta(hours=2)),
         "quality": report_issue(machine=lathe, category="quality", by=operator, priority=3,
-                                description="Bohrung Ø 0,02 zu groß, Oberfläche rau", reported_at=now - timedelta(days=1)),
+                                description="Bohrung Ø 0,02 zu groß, Oberfläche rau",
+                                reported_at=now - timedelta(days=1)),
         "old": report_issue(machine=lathe, category="hydraulic", alarm_codes=["2136"], by=operator,
                             description="spindle oil temperature alarm", reported_at=now - timedelta(days=20)),
         "tooling": report_issue(machine=vf2, category="tooling", by=operator, description="tool 12 broke in pocket",
@@ -203,7 +204,8 @@ def test_export_gives_downtime_minutes(client, maintenance, shop):
     issue = shop["down"]
     issue.set_runnable(True, by=maintenance, at=issue.machine_stopped_at + timedelta(minutes=95))
     client.force_login(maintenance)
-    body = b"".join(client.get(reverse("desk_export"), {"runnable": "running", "machine": shop["vf2"].pk}).streaming_content)
+    response = client.get(reverse("desk_export"), {"runnable": "running", "machine": shop["vf2"].pk})
+    body = b"".join(response.streaming_content)
     rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
     assert {r["Issue"]: r["Downtime minutes"] for r in rows}[str(issue.pk)] == "95"
 

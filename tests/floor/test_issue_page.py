@@ -93,7 +93,8 @@ def test_remedy_with_photo_and_video_resolves_the_issue(client, maintenance, iss
     issue.refresh_from_db()
     assert issue.status == Status.RESOLVED and issue.resolved_at
     remedy = issue.remedies.get()
-    assert (remedy.description, remedy.minutes_spent, remedy.performed_by) == ("Reseated CX4 connector", 40, maintenance)
+    assert remedy.description == "Reseated CX4 connector"
+    assert (remedy.minutes_spent, remedy.performed_by) == (40, maintenance)
     assert sorted(remedy.attachments.values_list("kind", flat=True)) == ["image", "video"]
     assert set(remedy.attachments.values_list("issue_id", flat=True)) == {issue.pk}
     page = response.content.decode()

@@ -25,7 +25,8 @@ def test_long_title_is_cut_at_a_word_within_80_characters():
 
 
 def test_codes_are_normalised_and_deduplicated(machine, operator):
-    issue = report_issue(machine=machine, category="alarm", alarm_codes=[" sv0401 ", "SV0401", ("m01  0101", "mitsubishi")],
+    codes = [" sv0401 ", "SV0401", ("m01  0101", "mitsubishi")]
+    issue = report_issue(machine=machine, category="alarm", alarm_codes=codes,
                          by=operator, description="")
     assert list(issue.alarm_codes.values_list("code", "family")) == [("SV0401", ""), ("M01 0101", "mitsubishi")]
     assert issue.title == "Alarm SV0401"
