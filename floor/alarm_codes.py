@@ -87,15 +87,21 @@ _FANUC_CANDIDATE = re.compile(r"(?<![A-Za-z0-9$])([A-Z0-9$]{2})(\s?)([0-9OIl|]{4
 
 # "ALARM: 123", "ALARM 123", "ERROR: 456", "ERR-456", "ALM 123": the old system's formats, kept for
 # controls we do not know by make. A single digit after "ALARM" is more often a misread letter or a
-# counter than a code, so codes have two digits or more.
+# counter than a code, so codes have two digits or more; a dash after the number makes it the head of a
+# longer code ("Error 300-DE5B", a Heidenhain code whose tail was misread), not a code of its own.
+# On a highlighted row OCR runs the words together and reads the space after the keyword as punctuation
+# ("ALARM:.3043", "ALARM"4989", "ERR-'2938"), the L of ALARM as a U or an I, the M as an N, and the
+# bar's rounded left end as an I glued in front ("IALARM").
 _GENERIC = re.compile(
-    r"(?<![A-Za-z])(?:ALARM|ALM|ERROR|ERR|FAULT)\s*(?:NO\.?|#)?\s*[:#\-]?\s*(\d{2,6})(?![A-Za-z0-9:/]|\.\d)",
+    r"(?<![A-Za-z])[Il]?(?:A[LUI]AR[MN]|ALM|ERROR|ERR|FAULT)\s*(?:NO\.?|#)?\s*[^\sA-Za-z0-9]{0,2}\s*"
+    r"(\d{2,6})(?![A-Za-z0-9:/\-]|\.\d)",
     re.IGNORECASE,
 )
 
 # A number (or Haas NGC dotted id) at the head of a line, followed by words.
-# OCR turns the space after the number into a degree sign or a quote at times ("659°Z LOW AIR").
-_LINE_HEAD_NUMBER = re.compile(r"^(\d{3,6}|\d{1,3}\.\d{3,4})(?:\s+|[°'’`´]\s*)(.*)$")
+# OCR turns the space after the number into a degree sign or a quote at times ("659°Z LOW AIR"), or into a
+# full stop or comma when a letter follows ("24708.Puerta"; a digit would make it a decimal).
+_LINE_HEAD_NUMBER = re.compile(r"^(\d{3,6}|\d{1,3}\.\d{3,4})(?:\s+|[°'’`´]\s*|[.,]\s*(?=[A-Za-zÀ-ÿ]))(.*)$")
 
 # Clock times and dates that precede the number in alarm lists and histories (Sinumerik, Fanuc history),
 # and the symbols and lone lowercase letters ("i", "l", "j") that OCR makes of warning icons and of the
@@ -212,8 +218,9 @@ def _mitsubishi(line: str):
         yield match.start(), match.end(), f"{letter}{group} {number}", "mitsubishi"
 
 
-# At the head of an alarm line, OCR reads the class letter of "Z70 0276" or "S01 0051" as a digit.
-_MITSUBISHI_DIGIT_CLASS = re.compile(r"^([25])(\d{2})\s(\d{4})\s+(.*)$")
+# At the head of an alarm line, OCR reads the class letter of "Z70 0276" or "S01 0051" as a digit, and at
+# times the space between the numbers as a full stop ("270.0276").
+_MITSUBISHI_DIGIT_CLASS = re.compile(r"^([25])(\d{2})[\s.](\d{4})\s+(.*)$")
 
 
 def _mitsubishi_at_line_head(line: str, alarm_screen: bool):
@@ -339,17 +346,20 @@ def _screen_family(text: str) -> str | None:
     return None
 
 
-def extract_alarm_codes(text: str) -> list[AlarmCode]:
+def extract_alarm_codes(text: str, *, context: str = "") -> list[AlarmCode]:
     """Find the alarm codes in `text` (OCR output of a controller screen, or any text), deduplicated by
     code and in reading order, each with its family and the line it came from.
 
     A screen without an alarm yields an empty list: positions, feeds, speeds, tool, program and
     sequence numbers, clock times, dates and part counts are not codes.
+
+    `context` is the rest of the screen when `text` is a part of it (one line read again): its make's
+    name and its alarm words count as if they were in `text`, its codes are not returned.
     """
     if not text:
         return []
-    screen_family = _screen_family(text)
-    alarm_screen = _talks_about_alarms(text)
+    screen_family = _screen_family(text) or _screen_family(context)
+    alarm_screen = _talks_about_alarms(text) or _talks_about_alarms(context)
     # The most specific shapes claim their characters first, so "ALARM-B 2136" is one Okuma code and
     # not also a generic "ALARM ..." one, and "M01 0101" is not read again by a looser pattern.
     matchers = (

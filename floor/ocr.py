@@ -19,8 +19,12 @@ the pipeline turns it into what Tesseract reads well, dark text of a known size 
    whole screen.
 5. Whiten frame lines and solid blocks, straighten any residual skew from the direction of the text
    lines, and run Tesseract (`OMP_THREAD_LIMIT=1`: its OpenMP threads fight each other on two cores) on
-   the page as one block of text, which keeps an alarm number on one line with its message. A second
-   pass on the whole frame runs only when the first found no code and the time budget allows it.
+   the page as one block of text, which keeps an alarm number on one line with its message.
+6. Read again, alone and larger, the few lines of that reading that look like alarm lines but gave no
+   code, or gave one with low confidence: on a highlighted row the page's reading often runs words
+   together or turns the space after a number into punctuation. All of them go to Tesseract in one
+   strip, one more short run. A second pass on the whole frame runs only when no code was found and the
+   time budget allows it.
 
 OpenCV does the geometry and the filters: each step is a few milliseconds where the same in pure Python
 or Pillow would eat the time budget.
@@ -111,11 +115,16 @@ def read_image(source, *, timeout: float | None = None) -> OcrResult:
                 break  # The first pass's answer stands; another would overrun the budget.
             raise OcrTimeout(f"no time left to read the image within {budget:.1f} s")
         try:
-            text = _tesseract(page, config=config, timeout=remaining)
+            lines = _tesseract_lines(page, config=config, timeout=remaining)
         except OcrTimeout:
             if texts:
                 break
             raise
+        text = "\n".join(line.text for line in lines)
+        if not texts:
+            # Only the first pass's lines are read again: the second pass is there for photos whose
+            # first page was the wrong part of the frame, and the time is better kept for it.
+            text = _reread_doubtful_lines(page, lines, text, deadline=deadline)
         texts.append(_tidy(text))
         codes = _merge(codes, extract_alarm_codes(text))
         if codes:
@@ -125,6 +134,106 @@ def read_image(source, *, timeout: float | None = None) -> OcrResult:
     return OcrResult(
         text=_best_text(texts, codes), alarm_codes=codes, seconds=round(time.monotonic() - started, 3)
     )
+
+
+@dataclass
+class _Line:
+    """One line of Tesseract's reading: its `text`, its `box` (x0, y0, x1, y1) on the page, and the
+    `weakest` confidence (0-100) among its words that hold a digit, where alarm codes are."""
+
+    text: str
+    box: tuple[int, int, int, int]
+    weakest: float = 100.0
+
+
+# The height (pixels) a doubtful line's box is read again at, larger than on the page (about 32), and how
+# many lines at most: one more Tesseract run on a strip of a few lines costs a fraction of the first pass.
+_REREAD_HEIGHT = 48
+_REREAD_MAX_LINES = 4
+# Width of a line read again, in line heights: the code and the first words of its message.
+_REREAD_WIDTH = 24
+# A code read with less confidence than this (Tesseract's 0-100 word confidence) is worth a second look.
+_WEAK_CODE = 85
+
+
+def _reread_doubtful_lines(page: np.ndarray, lines: list[_Line], text: str, *, deadline: float) -> str:
+    """`text` with its doubtful lines replaced by a better reading of them, where one was found.
+
+    A line is doubtful when it looks like an alarm line (a number near its head, and words) yet no code
+    came out of it, or when its code was read with low confidence. Read again alone and larger, with the
+    rest of the page out of Tesseract's layout analysis, a line is often read right where the page's
+    reading ran letters together or turned a space into punctuation. The new reading replaces the old
+    only when it yields a code, and a more confident one when the old reading had a code too.
+    """
+    doubtful = []
+    for index, line in enumerate(lines):
+        found = extract_alarm_codes(line.text, context=text)
+        if (found and line.weakest < _WEAK_CODE) or (not found and _looks_like_alarm_line(line.text)):
+            doubtful.append(index)
+    doubtful = doubtful[:_REREAD_MAX_LINES]
+    if not doubtful or deadline - time.monotonic() < 0.5:
+        return text
+    strip, bands = _line_strip(page, [lines[index].box for index in doubtful])
+    try:
+        reread = _tesseract_lines(
+            strip, config=f"--psm 6 {_BASE_CONFIG}", timeout=deadline - time.monotonic()
+        )
+    except OcrTimeout:
+        return text
+    texts = [line.text for line in lines]
+    for index, (top, bottom) in zip(doubtful, bands):
+        # The strip's lines are far apart: each reading belongs to the band its middle falls in, and of
+        # several (a neighbouring line's edge caught in the crop) the one nearest the band's middle.
+        candidates = [line for line in reread if top <= (line.box[1] + line.box[3]) / 2 <= bottom]
+        if not candidates:
+            continue
+        new = min(candidates, key=lambda line: abs(line.box[1] + line.box[3] - top - bottom))
+        old = lines[index]
+        before = [code.code for code in extract_alarm_codes(old.text, context=text)]
+        after = [code.code for code in extract_alarm_codes(new.text, context=text)]
+        # Over a code already read, the new reading wins only when it is more confident and only
+        # corrects characters: a character more or less is more often a frame's edge read as a "1".
+        if not after:
+            continue
+        if not before or (new.weakest > old.weakest and list(map(len, before)) == list(map(len, after))):
+            texts[index] = new.text
+    return "\n".join(texts)
+
+
+def _looks_like_alarm_line(line: str) -> bool:
+    """A run of three digits (or a slashed zero) among the first words of a line, followed by a word:
+    an alarm number and its message. Positions, dates and counters ("PART COUNT 1475") have no word
+    after their number and are left alone."""
+    words = line.split()
+    for index, word in enumerate(words[:3]):
+        if re.search(r"[0-9@]{3}", word):
+            return re.search(r"[A-Za-zÀ-ÿ]{4,}", " ".join(words[index + 1 :])) is not None
+    return False
+
+
+def _line_strip(page: np.ndarray, boxes: list[tuple[int, int, int, int]]):
+    """The lines of `page` in `boxes`, enlarged and stacked one under the other on white with a wide gap
+    between them, and the (top, bottom) band each takes in the strip."""
+    crops = []
+    for x0, y0, x1, y1 in boxes:
+        # Room for accents and descenders above and below. Codes stand at the head of their line: its
+        # first few words are enough (a reading's box can stretch across the page to a frame's edge).
+        pad = max(4, (y1 - y0) // 3)
+        x1 = min(x1, x0 + _REREAD_WIDTH * (y1 - y0))
+        crop = page[max(0, y0 - pad) : y1 + pad, max(0, x0 - pad) : x1 + pad]
+        # Every line at the same, larger height, whatever size the page's reading gave its box.
+        factor = _REREAD_HEIGHT / max(1, y1 - y0)
+        crops.append(cv2.resize(crop, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC))
+    gap = max(crop.shape[0] for crop in crops)
+    width = max(crop.shape[1] for crop in crops) + 2 * gap
+    rows, bands, top = [np.full((gap, width), 255, np.uint8)], [], gap
+    for crop in crops:
+        row = np.full((crop.shape[0], width), 255, np.uint8)
+        row[:, gap : gap + crop.shape[1]] = crop
+        rows += [row, np.full((gap, width), 255, np.uint8)]
+        bands.append((top, top + crop.shape[0]))
+        top += crop.shape[0] + gap
+    return np.vstack(rows), bands
 
 
 def _worth_another_pass(text: str) -> bool:
@@ -608,7 +717,34 @@ def _crop_to_text(page: np.ndarray, text_height: float) -> np.ndarray:
 # --- Tesseract -------------------------------------------------------------------------------------------
 
 
-def _tesseract(page: np.ndarray, *, config: str, timeout: float) -> str:
+def _tesseract_lines(page: np.ndarray, *, config: str, timeout: float) -> list[_Line]:
+    """Tesseract's reading of `page`, line by line with each line's box and confidence."""
+    data = _tesseract(page, config=config, timeout=timeout)
+    words: dict[tuple[int, int, int], list[int]] = {}
+    for index, word in enumerate(data["text"]):
+        if word.strip():
+            key = (data["block_num"][index], data["par_num"][index], data["line_num"][index])
+            words.setdefault(key, []).append(index)
+    lines = []
+    for indices in words.values():
+        left = [data["left"][i] for i in indices]
+        right = [data["left"][i] + data["width"][i] for i in indices]
+        # The line's height from its typical word, not from all of them: a frame edge or a speck read as
+        # "|" or "]" would stretch the box over the neighbouring lines.
+        middle = float(np.median([data["top"][i] + data["height"][i] / 2 for i in indices]))
+        half = float(np.median([data["height"][i] for i in indices])) / 2
+        confidences = [float(data["conf"][i]) for i in indices if any(ch.isdigit() for ch in data["text"][i])]
+        lines.append(
+            _Line(
+                text=" ".join(data["text"][i].strip() for i in indices),
+                box=(min(left), int(middle - half), max(right), int(middle + half)),
+                weakest=min(confidences, default=100.0),
+            )
+        )
+    return lines
+
+
+def _tesseract(page: np.ndarray, *, config: str, timeout: float) -> dict:
     command = getattr(settings, "TESSERACT_CMD", "tesseract") or "tesseract"
     if shutil.which(command) is None:
         raise OcrUnavailable(f"Tesseract is not installed (no {command!r} on this machine)")
@@ -620,7 +756,11 @@ def _tesseract(page: np.ndarray, *, config: str, timeout: float) -> str:
         # BMP costs nothing to write, where pytesseract's default PNG compresses a megapixel page.
         cv2.imwrite(file.name, page)
         try:
-            return pytesseract.image_to_string(file.name, lang="eng", config=config, timeout=timeout)
+            # The words with their boxes and confidences (TSV), not plain text: doubtful lines are
+            # found by them and read again.
+            return pytesseract.image_to_data(
+                file.name, lang="eng", config=config, timeout=timeout, output_type=pytesseract.Output.DICT
+            )
         except pytesseract.TesseractNotFoundError as error:
             raise OcrUnavailable(f"Tesseract could not be started: {error}") from error
         except pytesseract.TesseractError as error:

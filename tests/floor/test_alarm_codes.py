@@ -131,6 +131,23 @@ def test_haas_number_followed_by_a_misread_space_is_found():
     assert codes("ALARMS\n| 659°Z LOW AIR PRESSURE") == [("659", "haas")]
 
 
+def test_alarm_number_with_its_space_read_as_a_full_stop_before_a_word_is_found():
+    assert codes("Alarm list\n24708.Puerta abierta") == [("24708", "siemens")]
+
+
+def test_alarm_number_followed_by_a_decimal_is_not_a_code():
+    assert codes("ALARMS\n24708.5 Puerta abierta") == []
+
+
+def test_one_line_is_read_with_the_alarm_words_and_make_of_its_screen():
+    screen = "SINUMERIK 840D sl Alarm list\nX 12.000"
+
+    assert [(found.code, found.family) for found in extract_alarm_codes("4132 Porte", context=screen)] == [
+        ("4132", "siemens")
+    ]
+    assert extract_alarm_codes("4132 Porte") == []
+
+
 # --- Okuma ------------------------------------------------------------------------------------------------
 
 
@@ -167,6 +184,10 @@ def test_lone_lowercase_letter_before_an_alarm_line_is_frame_noise():
         ("Z70 0124", "mitsubishi"),
         ("25000", "siemens"),
     ]
+
+
+def test_mitsubishi_code_with_its_class_read_as_a_digit_and_its_gap_as_a_full_stop_is_found():
+    assert codes("ALARM\n270.0349 Servo Uberlast") == [("Z70 0349", "mitsubishi")]
 
 
 def test_mitsubishi_code_with_the_gap_read_as_a_quote_is_found():
@@ -219,6 +240,23 @@ def test_single_digit_after_alarm_is_not_a_code():
 )
 def test_old_systems_alarm_and_error_formats_are_generic_codes(text, code):
     assert codes(text) == [(code, "generic")]
+
+
+@pytest.mark.parametrize(
+    "line, code",
+    [
+        ("ALARM:.3043 SPINDEL_UBERTEMPERATUR", "3043"),  # the space read as a full stop
+        ('ALARM"4989°NIVEAU LUBRIFIANT BAS', "4989"),  # words run together on a highlighted row
+        ("AUARM!1682)SOBRECARGA SERVO", "1682"),  # L read as U
+        ("IALARM 2938 V READY OFF", "2938"),  # a highlight bar's end read as an I
+    ],
+)
+def test_generic_code_survives_ocr_run_together_words_and_misread_keyword(line, code):
+    assert codes(line) == [(code, "generic")]
+
+
+def test_error_number_followed_by_a_dash_is_the_head_of_a_longer_code_not_a_generic_one():
+    assert codes("Error 300-#E5B Porte ouverte") == []
 
 
 def test_alarm_zero_is_a_counter_not_a_code():
