@@ -4,16 +4,12 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from floor.alarm_codes import normalise_code
 from floor.models import AIState, Attachment, Category, Issue, IssueAlarmCode, IssueEvent, Priority, Remedy
 from floor.search import refresh_search_document
 from floor.tasks import enqueue_after_commit, request_remedy_text, summarise_issue
 
 TITLE_MAX = 80
-
-
-def normalise_typed_code(code):
-    """A code as typed by a person: uppercased, inner whitespace collapsed to one space."""
-    return " ".join(str(code).upper().split())
 
 
 def make_title(*, category, alarm_codes=(), description=""):
@@ -61,7 +57,7 @@ def report_issue(
     codes = []
     for item in alarm_codes:
         code, family = (item, "") if isinstance(item, str) else item
-        code = normalise_typed_code(code)
+        code = normalise_code(code)
         if code and code not in [c for c, _ in codes]:
             codes.append((code, family))
     if not is_runnable:
