@@ -172,7 +172,7 @@ class Issue(models.Model):
     # The token of the floor form that created this issue: a resubmitted form finds it again.
     submission_token = models.UUIDField(null=True, blank=True, unique=True, editable=False)
     # Everything the desk's search box looks in, kept up to date by floor/search.py; on PostgreSQL a
-    # full-text index covers it (migration 0004).
+    # full-text index covers it (the issues_search table, migration 0007).
     search_document = models.TextField(blank=True, editable=False)
 
     class Meta:
