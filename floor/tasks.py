@@ -39,8 +39,13 @@ def request_remedy_text(remedy):
     enqueue_after_commit(polish_remedy, remedy.pk)
 
 
-def _codes(issue):
-    return list(issue.alarm_codes.values_list("code", flat=True))
+def _facts(issue):
+    """What the model is told about an issue besides the text: never people's names."""
+    return {
+        "category": issue.get_category_display(),
+        "alarm_codes": list(issue.alarm_codes.values_list("code", flat=True)),
+        "machine_name": issue.machine.name if issue.machine else "",
+    }
 
 
 @task
@@ -52,12 +57,7 @@ def summarise_issue(issue_id):
         issue.record_ai_off()
         return
     try:
-        text = ai.summarise_issue(
-            description=issue.description,
-            category=issue.get_category_display(),
-            alarm_codes=_codes(issue),
-            machine_name=issue.machine.name if issue.machine else "",
-        )
+        text = ai.summarise_issue(description=issue.description, **_facts(issue))
     except ai.AIError as e:
         log.warning("AI text for issue #%s failed: %s", issue_id, e)
         issue.record_ai_failure(str(e))
@@ -76,12 +76,7 @@ def polish_remedy(remedy_id):
         return
     issue = remedy.issue
     try:
-        text = ai.polish_remedy(
-            text=remedy.description,
-            category=issue.get_category_display(),
-            alarm_codes=_codes(issue),
-            machine_name=issue.machine.name if issue.machine else "",
-        )
+        text = ai.polish_remedy(text=remedy.description, **_facts(issue))
     except ai.AIError as e:
         log.warning("AI text for remedy %s failed: %s", remedy_id, e)
         remedy.record_ai_failure(str(e))
