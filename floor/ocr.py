@@ -610,6 +610,7 @@ def _text_on_white(rgb: np.ndarray, text_height: float) -> np.ndarray:
     """Dark text on white at full contrast, whatever the colours and polarity of the screen."""
     window = int(text_height * 2.2) | 1
     distance = _text_mask(rgb, window)
+    distance = _sharpen(distance, text_height)
     # Stretch so that the cores of the strokes are black, measured on the text pixels themselves (Otsu's
     # split) so that the share of the page the text covers does not matter. Blurred edges stay grey:
     # Tesseract's models read anti-aliased strokes far better than a black-and-white rendering of them,
@@ -620,9 +621,57 @@ def _text_on_white(rgb: np.ndarray, text_height: float) -> np.ndarray:
         top = int(split) + 1 + int(np.searchsorted(np.cumsum(histogram), 0.9 * histogram.sum()))
     else:
         top = int(distance.max())
-    top = max(top, 1)
+    # The page's background is not flat in a photo: sensor noise and JPEG blocks put specks on it that
+    # Tesseract reads as punctuation, and at times as whole lines of rubbish that swallow the text next
+    # to them. Most of the page is background: the level under which nearly all of it lies is noise,
+    # and is taken off every pixel, text included, so strokes keep their anti-aliased edges.
+    background = distance[distance <= split]
+    floor = int(min(0.6 * split, np.percentile(background, 95))) if background.size else 0
+    top = max(top - floor, 1)
+    distance = cv2.subtract(distance, floor)
     # 255 - distance * 255 / top, clipped at black.
     return cv2.convertScaleAbs(cv2.min(distance, top), alpha=-255.0 / top, beta=255.0)
+
+
+# A sharp letter's edges rise from background to stroke over about two pixels at Tesseract's text height
+# (the enlargement's interpolation); a photo's over three to seven (focus, shake, the enlargement of a
+# small screen). Unsharp masking from there on, at full strength from one pixel more.
+_SHARP_EDGE = 3.0
+_SHARPEN_AMOUNT = 2.5
+# The blur the masking takes away, in text heights.
+_SHARPEN_SIGMA = 0.15
+
+
+def _sharpen(distance: np.ndarray, text_height: float) -> np.ndarray:
+    """`distance` with the edges of its strokes steepened when they are blurred.
+
+    Blurred letters run together and lose their holes and serifs, and Tesseract then reads a B as an 8,
+    an M as a W or nothing at all. Unsharp masking, scaled to how blurred the edges are, gives much of
+    it back; sharp text, a screenshot's, is left as it is, as masking only adds halos to it.
+    """
+    amount = min(_SHARPEN_AMOUNT, max(0.0, (_edge_width(distance) - _SHARP_EDGE) * _SHARPEN_AMOUNT))
+    if amount <= 0:
+        return distance
+    blurred = cv2.GaussianBlur(distance, (0, 0), _SHARPEN_SIGMA * text_height)
+    return cv2.addWeighted(distance, 1 + amount, blurred, -amount, 0)
+
+
+def _edge_width(distance: np.ndarray) -> float:
+    """How many pixels the edges of the strokes in `distance` take to rise from background to stroke:
+    the strokes' contrast over the steepest gradients found halfway up their edges; 0 without text."""
+    split, _ = cv2.threshold(distance, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    text = distance[distance > split]
+    if text.size < 50:
+        return 0.0
+    top = float(np.percentile(text, 90))
+    halfway = (distance > 0.3 * top) & (distance < 0.7 * top)
+    if np.count_nonzero(halfway) < 50:
+        return 0.0
+    # Sobel's 3x3 kernels weigh a step of one level by 8.
+    gx = cv2.Sobel(distance, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(distance, cv2.CV_32F, 0, 1, ksize=3)
+    steepest = float(np.percentile(cv2.magnitude(gx, gy)[halfway], 90)) / 8
+    return top / max(steepest, 1e-3)
 
 
 def _remove_rules(page: np.ndarray, text_height: float) -> np.ndarray:
