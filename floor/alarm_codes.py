@@ -66,16 +66,22 @@ _B = r"(?<![A-Za-z0-9])"
 _E = r"(?![A-Za-z0-9])"
 
 # Okuma OSP shows the class after the word ALARM ("ALARM-B 2136") or after the number ("2136 ALARM-B").
-# OCR reads the dash as "E" or "Z" and the M as "W" or "N" at times: "ALARMED 4657", "ALARW-D 4657",
-# "ALARNZA 1312"; and the space after the number as a full stop: "2860.ALARM-B".
-_OKUMA_ALARM = r"ALAR[MNW](?:\s?[-EZ]\s?|\s)([ABCDP])"
-_OKUMA_BEFORE = re.compile(r"(?<![A-Za-z0-9])[^\sA-Za-z0-9]?" + _OKUMA_ALARM + r"\s*[:\-]?\s*(\d{4})" + _E)
+# OCR reads the dash as "E", "Z", "=" or "?" and the M as "W" or "N" at times, the L as a U or an I:
+# "ALARMED 4657", "ALARW-D 4657", "ALARNZA 1312", "AUARM=A 1899"; the space after the number as a full
+# stop: "2860.ALARM-B"; and a highlight bar's rounded end as a letter glued in front: "TALARNZA 1312".
+_OKUMA_ALARM = r"A[LUI]AR[MNW](?:\s?[-EZ=?~]\s?|\s)([ABCDP])"
+_OKUMA_BEFORE = re.compile(
+    r"(?<![A-Za-z0-9])(?:[^\sA-Za-z0-9]|[A-Za-z](?=A[LUI]AR))?" + _OKUMA_ALARM + r"\s*[:\-]?\s*(\d{4})" + _E
+)
 _OKUMA_AFTER = re.compile(_B + r"(\d{4})[\s.,]+" + _OKUMA_ALARM + _E)
 
 # Heidenhain TNC: three digits, a dash, four hex digits ("130-07E2"); OCR may read the dash as a colon or
-# a tilde. A further dash, slash or colon next to it would make it a date, a time or a part number.
+# a tilde. A further dash, slash or colon next to it would make it a date, a time or a part number, and
+# a full stop with a digit beyond it a decimal; a full stop between words is OCR's reading of a space
+# ("Fehler.838-BBCB.Puerta").
 _HEIDENHAIN = re.compile(
-    r"(?<![A-Z0-9\-/.:])([0-9A-F]{3})(?:\s?-\s?|\s?[:~]\s?)([0-9A-FOQl]{4})(?![A-Za-z0-9\-/.:])"
+    r"(?<![A-Z0-9\-/:])(?<!\d\.)([0-9A-F]{3})(?:\s?-\s?|\s?[:~]\s?)([0-9A-FOQl]{4})"
+    r"(?![A-Za-z0-9\-/:])(?!\.\d)"
 )
 
 # Mitsubishi M70/M80/M800: class letter, two digits, four digits ("M01 0101", "S01 0051", "Z70 0004").
@@ -157,9 +163,19 @@ _OLD_FANUC_MESSAGE = re.compile(
 
 
 def _looks_like_program_line(line: str) -> bool:
-    """A line of NC program ("N120 G01 X12.5 F1200") is made of address words, never an alarm."""
+    """A line of NC program ("N120 G01 X12.5 F1200") is made of address words, never an alarm.
+
+    OCR garbles some of them ("84950 GOL H-15 029 198.800 F2e70"), so a G-code read with letters for
+    its digits counts as one, and so does a coordinate with three decimals, which no alarm message has.
+    """
     words = re.findall(r"\b[GMNXYZFST]-?\d+(?:\.\d*)?\b", line)
-    return len(words) >= 3 or bool(re.match(r"^\s*[NO]\d{2,}", line))
+    g_codes = re.findall(r"\bG[O0o]?[0-9OIlL|]\b", line)
+    coordinates = re.findall(r"(?<![\d.:])-?\d{1,4}[.,]\d{3}\b", line)
+    return (
+        len(set(words) | set(g_codes)) >= 3
+        or bool(g_codes and coordinates)
+        or bool(re.match(r"^\s*[NO]\d{2,}", line))
+    )
 
 
 def _has_message(rest: str) -> bool:

@@ -156,6 +156,17 @@ def test_okuma_alarm_with_class_letter_gives_the_number(line):
     assert codes(line) == [("2136", "okuma")]
 
 
+@pytest.mark.parametrize(
+    "line", ["AUARM=A 1899 LUBE LOW", "ALARM?A 1899 LUBE LOW", "TALARNZA 1899 Presion de aire baja"]
+)
+def test_okuma_alarm_survives_misread_letters_dash_and_a_glued_bar_end(line):
+    assert codes(line) == [("1899", "okuma")]
+
+
+def test_a_word_ending_in_alarm_is_not_an_okuma_class():
+    assert codes("SAMMELALARM-B 2136") == []
+
+
 # --- Mitsubishi -------------------------------------------------------------------------------------------
 
 
@@ -218,6 +229,14 @@ def test_heidenhain_code_survives_a_glued_letter_in_front_and_q_for_zero():
 
 def test_heidenhain_code_with_spaces_read_around_the_dash_is_found():
     assert codes("Error 455 - 7ABE Spindle") == [("455-7ABE", "heidenhain")]
+
+
+def test_heidenhain_code_between_full_stops_read_for_spaces_is_found():
+    assert codes("Fehler.838-BBCB.Puerta abierta") == [("838-BBCB", "heidenhain")]
+
+
+def test_heidenhain_shape_inside_a_decimal_is_not_a_code():
+    assert codes("ERROR\n1.838-BBCB Puerta\n838-BBCB.5 Puerta") == []
 
 
 def test_single_digit_after_alarm_is_not_a_code():
@@ -296,6 +315,10 @@ def test_screen_without_alarm_gives_no_code():
 
 def test_tool_table_row_is_not_a_code_on_a_screen_without_alarm():
     assert codes("TOOL OFFSET\n120 FACE MILL D63\n0120 DRILL 10MM\n001 X 0.000 Y 0.000") == []
+
+
+def test_program_line_with_garbled_address_words_is_not_a_code():
+    assert codes("ALARM MESSAGE\n84950 GOL H-15 029 198.800 F2e70") == []
 
 
 def test_program_number_misread_with_zeros_is_not_a_code():
