@@ -107,7 +107,9 @@ _GENERIC = re.compile(
 # A number (or Haas NGC dotted id) at the head of a line, followed by words.
 # OCR turns the space after the number into a degree sign or a quote at times ("659°Z LOW AIR"), or into a
 # full stop or comma when a letter follows ("24708.Puerta"; a digit would make it a decimal).
-_LINE_HEAD_NUMBER = re.compile(r"^(\d{3,6}|\d{1,3}\.\d{3,4})(?:\s+|[°'’`´]\s*|[.,]\s*(?=[A-Za-zÀ-ÿ]))(.*)$")
+# NGC ids have one or two digits before the dot (the alarm's group); "102.0109" is Mitsubishi's T02 0109
+# with its T read as a 1 and the space as a full stop.
+_LINE_HEAD_NUMBER = re.compile(r"^(\d{3,6}|\d{1,2}\.\d{3,4})(?:\s+|[°'’`´]\s*|[.,]\s*(?=[A-Za-zÀ-ÿ]))(.*)$")
 
 # Clock times and dates that precede the number in alarm lists and histories (Sinumerik, Fanuc history),
 # and the symbols and lone lowercase letters ("i", "l", "j") that OCR makes of warning icons and of the
@@ -234,21 +236,31 @@ def _mitsubishi(line: str):
         yield match.start(), match.end(), f"{letter}{group} {number}", "mitsubishi"
 
 
-# At the head of an alarm line, OCR reads the class letter of "Z70 0276" or "S01 0051" as a digit, and at
-# times the space between the numbers as a full stop ("270.0276").
-_MITSUBISHI_DIGIT_CLASS = re.compile(r"^([25])(\d{2})[\s.](\d{4})\s+(.*)$")
+# At the head of an alarm line, OCR reads the class letter of "Z70 0276", "S01 0051" or "T02 0109" as a
+# digit, and at times the space between the numbers as a full stop ("270.0276", "102.0109").
+_MITSUBISHI_DIGIT_CLASS = re.compile(r"^([1257])(\d{2})[\s.](\d{4})\s+(.*)$")
 
 
 def _mitsubishi_at_line_head(line: str, alarm_screen: bool):
-    """ "270 0276 Servo overload" on an alarm screen is Z70 0276 with its Z read as a 2."""
+    """ "270 0276 Servo overload" on an alarm screen is Z70 0276 with its Z read as a 2.
+
+    A 2 is a Z and a 5 an S. A 7 is a Z or a T, and a 1 a T: Mitsubishi's T classes are T01 to T04
+    (operation errors), its Z classes Z20 and up, which tells the two apart.
+    """
     if not alarm_screen:
         return
     prefix = _LINE_PREFIX.match(line)
     offset = prefix.end() if prefix else 0
     match = _MITSUBISHI_DIGIT_CLASS.match(line[offset:])
-    if match and _has_message(match.group(4)):
-        letter = {"2": "Z", "5": "S"}[match.group(1)]
-        yield offset, offset + match.end(3), f"{letter}{match.group(2)} {match.group(3)}", "mitsubishi"
+    if not match or not _has_message(match.group(4)):
+        return
+    digit, group = match.group(1), match.group(2)
+    if digit in "17":
+        letter = "T" if group.startswith("0") else ("Z" if digit == "7" else None)
+    else:
+        letter = {"2": "Z", "5": "S"}[digit]
+    if letter:
+        yield offset, offset + match.end(3), f"{letter}{group} {match.group(3)}", "mitsubishi"
 
 
 def _fanuc(line: str):

@@ -201,6 +201,22 @@ def test_mitsubishi_code_with_its_class_read_as_a_digit_and_its_gap_as_a_full_st
     assert codes("ALARM\n270.0349 Servo Uberlast") == [("Z70 0349", "mitsubishi")]
 
 
+@pytest.mark.parametrize(
+    ("line", "code"),
+    [
+        ("770.0349 Servo Uberlast", "Z70 0349"),
+        ("102.0109 Feed hold", "T02 0109"),
+        ("702 0204 Cycle start prohibited", "T02 0204"),
+    ],
+)
+def test_mitsubishi_z_and_t_classes_read_as_a_seven_or_a_one_are_told_apart_by_their_group(line, code):
+    assert codes(f"ALARM\n{line}") == [(code, "mitsubishi")]
+
+
+def test_three_digits_before_a_dot_are_no_haas_ngc_id():
+    assert codes("ACTIVE ALARMS\n155.0123 SPINDLE DRIVE FAULT") == []
+
+
 def test_mitsubishi_code_with_the_gap_read_as_a_quote_is_found():
     assert codes("Z70'0355 DOOR INTERLOCK") == [("Z70 0355", "mitsubishi")]
 
