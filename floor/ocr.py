@@ -633,10 +633,11 @@ def _text_on_white(rgb: np.ndarray, text_height: float) -> np.ndarray:
     return cv2.convertScaleAbs(cv2.min(distance, top), alpha=-255.0 / top, beta=255.0)
 
 
-# A sharp letter's edges rise from background to stroke over about two pixels at Tesseract's text height
-# (the enlargement's interpolation); a photo's over three to seven (focus, shake, the enlargement of a
-# small screen). Unsharp masking from there on, at full strength from one pixel more.
-_SHARP_EDGE = 3.0
+# A sharp letter's edges rise from background to stroke over two to three pixels at Tesseract's text
+# height (the enlargement's interpolation); a photo's over three to seven (focus, shake, the enlargement
+# of a small screen). Unsharp masking from there on, at full strength from `_SHARPEN_RAMP` pixels more.
+_SHARP_EDGE = 2.9
+_SHARPEN_RAMP = 0.4
 _SHARPEN_AMOUNT = 2.5
 # The blur the masking takes away, in text heights.
 _SHARPEN_SIGMA = 0.15
@@ -649,7 +650,8 @@ def _sharpen(distance: np.ndarray, text_height: float) -> np.ndarray:
     an M as a W or nothing at all. Unsharp masking, scaled to how blurred the edges are, gives much of
     it back; sharp text, a screenshot's, is left as it is, as masking only adds halos to it.
     """
-    amount = min(_SHARPEN_AMOUNT, max(0.0, (_edge_width(distance) - _SHARP_EDGE) * _SHARPEN_AMOUNT))
+    blur = (_edge_width(distance) - _SHARP_EDGE) / _SHARPEN_RAMP
+    amount = _SHARPEN_AMOUNT * min(1.0, max(0.0, blur))
     if amount <= 0:
         return distance
     blurred = cv2.GaussianBlur(distance, (0, 0), _SHARPEN_SIGMA * text_height)
