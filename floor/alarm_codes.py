@@ -86,7 +86,8 @@ _HEIDENHAIN = re.compile(
 
 # Mitsubishi M70/M80/M800: class letter, two digits, four digits ("M01 0101", "S01 0051", "Z70 0004").
 # OCR may drop the space; a lone "S01" or "T0101" (spindle, tool) has no four digits after it.
-_MITSUBISHI = re.compile(_B + r"([MSZTYRLUV$])([0-9O]{2})(\s?|\s?['’°`´]\s?)([0-9O]{4})" + _E)
+# The group's zero is read as a capital or a small o at times ("To2 0059").
+_MITSUBISHI = re.compile(_B + r"([MSZTYRLUV$])([0-9Oo]{2})(\s?|\s?['’°`´]\s?)([0-9O]{4})" + _E)
 
 # Fanuc: two-letter class and four digits. Digits may be misread as letters and the class as digits.
 _FANUC_CANDIDATE = re.compile(r"(?<![A-Za-z0-9$])([A-Z0-9$]{2})(\s?)([0-9OIl|]{4})" + _E)
@@ -225,8 +226,8 @@ def _mitsubishi(line: str):
     for match in _MITSUBISHI.finditer(line):
         # "$01" is S01 and "TO1" is T01 as OCR reads them; but a group made of letters only is a word.
         letter = "S" if match.group(1) == "$" else match.group(1)
-        group, number = match.group(2).replace("O", "0"), match.group(4).replace("O", "0")
-        if match.group(2).count("O") == 2:
+        group, number = match.group(2).upper().replace("O", "0"), match.group(4).replace("O", "0")
+        if not any(ch.isdigit() for ch in match.group(2)):
             continue
         # OCR turns the gap between the two numbers into a quote or a degree sign at times.
         spaced = bool(match.group(3))
@@ -245,14 +246,15 @@ def _mitsubishi_at_line_head(line: str, alarm_screen: bool):
     """ "270 0276 Servo overload" on an alarm screen is Z70 0276 with its Z read as a 2.
 
     A 2 is a Z and a 5 an S. A 7 is a Z or a T, and a 1 a T: Mitsubishi's T classes are T01 to T04
-    (operation errors), its Z classes Z20 and up, which tells the two apart.
+    (operation errors), its Z classes Z20 and up, which tells the two apart. On a screen whose alarm
+    title was not read, the message must have two words at least, as bare numbers' must.
     """
-    if not alarm_screen:
-        return
     prefix = _LINE_PREFIX.match(line)
     offset = prefix.end() if prefix else 0
     match = _MITSUBISHI_DIGIT_CLASS.match(line[offset:])
     if not match or not _has_message(match.group(4)):
+        return
+    if not alarm_screen and len(re.findall(r"[A-Za-zÀ-ÿ]{3,}", match.group(4))) < 2:
         return
     digit, group = match.group(1), match.group(2)
     if digit in "17":

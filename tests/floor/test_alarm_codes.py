@@ -213,6 +213,16 @@ def test_mitsubishi_z_and_t_classes_read_as_a_seven_or_a_one_are_told_apart_by_t
     assert codes(f"ALARM\n{line}") == [(code, "mitsubishi")]
 
 
+def test_mitsubishi_code_with_its_class_read_as_a_digit_off_an_alarm_screen_needs_a_message():
+    assert codes("255 0383 Achse X1 Hardwarefehler") == [("Z55 0383", "mitsubishi")]
+    assert codes("255 0383 Achse") == []
+
+
+def test_mitsubishi_group_with_a_small_o_for_zero_is_found():
+    assert codes("‘To2 0059 Porta aperta") == [("T02 0059", "mitsubishi")]
+    assert codes("Too 0059 Porta aperta") == []
+
+
 def test_three_digits_before_a_dot_are_no_haas_ngc_id():
     assert codes("ACTIVE ALARMS\n155.0123 SPINDLE DRIVE FAULT") == []
 
