@@ -16,7 +16,8 @@ the pipeline turns it into what Tesseract reads well, dark text of a known size 
 4. Measure every pixel's colour distance from its *local* background (a median over a window a few
    letters wide). This turns light-on-dark, dark-on-light, coloured text, highlighted rows and glare (a
    smooth added brightness) into one thing, dark text on white, without deciding a polarity for the
-   whole screen.
+   whole screen. Take the background's noise level off it, and sharpen the strokes in proportion to
+   how blurred their edges are (a photo's; a screenshot's are left alone).
 5. Whiten frame lines and solid blocks, straighten any residual skew from the direction of the text
    lines, and run Tesseract (`OMP_THREAD_LIMIT=1`: its OpenMP threads fight each other on two cores) on
    the page as one block of text, which keeps an alarm number on one line with its message.

@@ -8,11 +8,13 @@ import stat
 import subprocess
 import sys
 
+import cv2
+import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 from PIL import Image, ImageDraw
 
-from floor.ocr import OcrResult, OcrTimeout, OcrUnavailable, UnreadableImage, read_image
+from floor.ocr import OcrResult, OcrTimeout, OcrUnavailable, UnreadableImage, _edge_width, _sharpen, read_image
 from tests import ocr_corpus
 
 # A seed the benchmark does not use, so the benchmark's figures are on screens the tests never tuned for.
@@ -95,6 +97,29 @@ def test_photo_stored_sideways_is_turned_upright_from_its_exif_orientation():
     sideways.save(buffer, "JPEG", quality=95, exif=exif)
 
     assert _codes(read_image(buffer.getvalue())) == ["SV0401"]
+
+
+def _stroke_map(*, blur: float):
+    """Text bright on black at about Tesseract's text height, as the page's distance map has it."""
+    image = Image.new("L", (900, 120), 0)
+    font = ocr_corpus._font(next(iter(ocr_corpus.available_fonts()), None), 42)
+    ImageDraw.Draw(image).text((20, 30), "SV0401 SERVO 25000", font=font, fill=230)
+    strokes = np.asarray(image)
+    return cv2.GaussianBlur(strokes, (0, 0), blur) if blur else strokes.copy()
+
+
+def test_sharp_text_is_not_sharpened():
+    sharp = _stroke_map(blur=0)
+
+    assert _edge_width(sharp) < 2.9
+    assert (_sharpen(sharp, 30) == sharp).all()
+
+
+def test_blurred_text_gets_steeper_edges():
+    blurred = _stroke_map(blur=2.5)
+
+    assert _edge_width(blurred) > 3.3
+    assert _edge_width(_sharpen(blurred, 30)) < 0.8 * _edge_width(blurred)
 
 
 def test_transparent_screenshot_is_read_on_white():
