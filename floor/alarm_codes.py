@@ -197,6 +197,12 @@ def _has_message(rest: str) -> bool:
     return re.search(r"[A-Za-zÀ-ÿ]{3,}", rest) is not None
 
 
+def _has_long_message(rest: str) -> bool:
+    """True when `rest` holds two words of three letters or more: what a number needs after it to count
+    as an alarm on a screen not known to show alarms (its title cut off or misread)."""
+    return len(re.findall(r"[A-Za-zÀ-ÿ]{3,}", rest)) >= 2
+
+
 # --- family matchers, each returning (start, end, code, family) spans on one line --------------------------
 
 
@@ -254,7 +260,7 @@ def _mitsubishi_at_line_head(line: str, alarm_screen: bool):
     match = _MITSUBISHI_DIGIT_CLASS.match(line[offset:])
     if not match or not _has_message(match.group(4)):
         return
-    if not alarm_screen and len(re.findall(r"[A-Za-zÀ-ÿ]{3,}", match.group(4))) < 2:
+    if not alarm_screen and not _has_long_message(match.group(4)):
         return
     digit, group = match.group(1), match.group(2)
     if digit in "17":
@@ -328,7 +334,7 @@ def _line_head(line: str, screen_family: str | None, alarm_screen: bool):
         return
     if not alarm_screen:
         digits = number.replace(".", "")
-        if len(digits) < 4 or number.startswith("0") or len(re.findall(r"[A-Za-zÀ-ÿ]{3,}", rest)) < 2:
+        if len(digits) < 4 or number.startswith("0") or not _has_long_message(rest):
             return
     start, end = offset + match.start(1), offset + match.end(1)
     if "." in number:
