@@ -10,6 +10,7 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -108,6 +109,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -219,12 +221,44 @@ AI_ATTEMPTS = 3
 AI_RETRY_BASE_SECONDS = 2.0
 
 
-# --- Security in production -------------------------------------------------------------------------
-# Many factory networks serve plain HTTP; HTTPS=true (behind a TLS proxy) makes cookies secure-only.
-if env.bool("HTTPS", default=False):
+# --- Security ---------------------------------------------------------------------------------------
+# Many factory networks serve plain HTTP; HTTPS=true (behind a TLS proxy that sets X-Forwarded-Proto)
+# makes cookies secure-only, redirects plain HTTP to HTTPS and tells browsers to stay on HTTPS (HSTS).
+HTTPS = env.bool("HTTPS", default=False)
+if HTTPS:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    # An hour to begin with, as Django's deployment guide advises: a broken certificate then locks
+    # tablets out for an hour, not a year. Raise it (31536000) once HTTPS has run for a while.
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=3600)
+    # Off by default, and their deploy checks silenced while off: other hosts of the factory's domain
+    # (machine PCs, printers, the ERP) often speak plain HTTP, and an internal host name cannot be
+    # on the browsers' preload list.
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+    SILENCED_SYSTEM_CHECKS = [
+        *([] if SECURE_HSTS_INCLUDE_SUBDOMAINS else ["security.W005"]),
+        *([] if SECURE_HSTS_PRELOAD else ["security.W021"]),
+    ]
+
+# Every page may load only what this server serves: no inline script or style, no eval, no outside
+# host (the network may have no internet, and nothing injected into a page can run). Uploaded files
+# carry a stricter policy of their own (the media_file view).
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:", "blob:"],
+    "media-src": [CSP.SELF, "blob:"],
+    "connect-src": [CSP.SELF],
+    "font-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
 
 LOGGING = {
     "version": 1,

@@ -93,11 +93,22 @@ def browser():
 
 @pytest.fixture
 def screen(browser):
-    """Opens pages on screens of a given size; each its own browser context, closed after the test."""
+    """Opens pages on screens of a given size; each its own browser context, closed after the test.
+
+    A page that breaks the Content-Security-Policy (an inline script or style, eval) or throws a script
+    error fails the test: either would break the page for the operator without anyone noticing.
+    """
     contexts = []
+    problems = []
+
+    def watch(page):
+        page.on("console", lambda m: m.type == "error" and "Content Security Policy" in m.text
+                and problems.append(f"{page.url}: {m.text}"))
+        page.on("pageerror", lambda e: problems.append(f"{page.url}: {e}"))
 
     def open_page(width, height, *, touch=False):
         context = browser.new_context(viewport={"width": width, "height": height}, has_touch=touch)
+        context.on("page", watch)
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(10_000)
@@ -106,6 +117,7 @@ def screen(browser):
     yield open_page
     for context in contexts:
         context.close()
+    assert not problems, "\n".join(problems)
 
 
 @pytest.fixture

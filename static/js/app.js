@@ -50,6 +50,15 @@
     }
   });
 
+  // A self-refreshing part waits while someone is working in the part named by data-pause-while-focused
+  // (the desk's table while a filter has the keyboard): a swap under their hands would lose their place.
+  document.addEventListener("htmx:confirm", function (event) {
+    var elt = event.detail.elt;
+    var selector = elt.dataset && elt.dataset.pauseWhileFocused;
+    var busy = selector && document.querySelector(selector);
+    if (busy && busy.contains(document.activeElement)) event.preventDefault();
+  });
+
   // Flaky Wi-Fi: say what was not sent and keep everything as it is.
   function failed(event) {
     var elt = event.detail.elt;

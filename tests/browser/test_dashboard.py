@@ -38,7 +38,7 @@ def test_the_wall_screen_refreshes_itself_and_goes_dark_when_its_link_is_revoked
 
     # The manager revokes the link: the screen reloads into a plain "not found".
     link.revoke()
-    tv.wait_for_function("document.body.innerText.includes('Not found')")
+    tv.get_by_text("Not found").first.wait_for()
     assert machine.name not in tv.content()
 
 
