@@ -1,4 +1,5 @@
 import re
+from datetime import date
 
 from django import forms
 
@@ -79,6 +80,25 @@ class ReportForm(forms.Form):
         return self.cleaned_data["runs"] == "yes"
 
 
+class FilterDayField(forms.DateField):
+    """A day of the desk's date filters, between 1900 and 2999.
+
+    The desk turns a day into midnight in TIME_ZONE (and "to" into the midnight after it); Python's
+    datetimes end at year 9999 and begin at year 1, so days near either end have no such midnight in UTC.
+    No issue is that old or that far ahead: the bound is the one rule, and a clear message beats an error."""
+
+    FIRST, LAST = date(1900, 1, 1), date(2999, 12, 31)
+
+    def __init__(self, **kwargs):
+        super().__init__(required=False, widget=forms.DateInput(attrs={"type": "date"}), **kwargs)
+
+    def validate(self, value):
+        super().validate(value)
+        if value and not self.FIRST <= value <= self.LAST:
+            raise forms.ValidationError(f"Enter a date from {self.FIRST.year} to {self.LAST.year}.",
+                                        code="out_of_range")
+
+
 class DeskFilterForm(forms.Form):
     """The desk's filters, all in the URL (shareable, back button works)."""
 
@@ -105,12 +125,10 @@ class DeskFilterForm(forms.Form):
     priority = forms.TypedMultipleChoiceField(choices=Priority.choices, coerce=int, required=False,
                                               widget=forms.CheckboxSelectMultiple)
     assignee = forms.ChoiceField(required=False)
-    reported_from = forms.DateField(label="Reported from", required=False,
-                                    widget=forms.DateInput(attrs={"type": "date"}))
-    reported_to = forms.DateField(label="to", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    resolved_from = forms.DateField(label="Resolved from", required=False,
-                                    widget=forms.DateInput(attrs={"type": "date"}))
-    resolved_to = forms.DateField(label="to", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    reported_from = FilterDayField(label="Reported from")
+    reported_to = FilterDayField(label="to")
+    resolved_from = FilterDayField(label="Resolved from")
+    resolved_to = FilterDayField(label="to")
     sort = forms.ChoiceField(choices=list(SORTS.items()), required=False)
     page = forms.IntegerField(min_value=1, max_value=10_000, required=False)
 

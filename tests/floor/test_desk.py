@@ -109,6 +109,29 @@ def test_invalid_filter_gives_a_message_not_an_error(client, maintenance, shop, 
     assert message in response.content.decode()
 
 
+@pytest.mark.parametrize("time_zone", ["UTC", "Pacific/Kiritimati", "Pacific/Pago_Pago"])  # +14 h and -11 h
+@pytest.mark.parametrize("name", ["desk", "desk_export"])
+@pytest.mark.parametrize("field", ["reported_from", "reported_to", "resolved_from", "resolved_to"])
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01", "3000-01-01", "1899-12-31"])
+def test_dates_out_of_range_are_named_not_an_error(client, maintenance, settings, time_zone, name, field, day):
+    # The day after 9999-12-31 does not exist, nor does midnight of 0001-01-01 in UTC east of Greenwich.
+    settings.TIME_ZONE = time_zone
+    client.force_login(maintenance)
+    client.raise_request_exception = False
+    response = client.get(reverse(name), {field: day})
+    assert response.status_code == 400
+    assert "Enter a date from 1900 to 2999." in response.content.decode()
+
+
+def test_the_first_and_last_days_of_the_range_are_accepted(client, maintenance, shop, settings):
+    settings.TIME_ZONE = "Pacific/Kiritimati"
+    client.force_login(maintenance)
+    response = get(client, reported_from="1900-01-01", reported_to="2999-12-31",
+                   resolved_from="1900-01-01", resolved_to="2999-12-31")
+    assert response.status_code == 200
+    assert numbers(response) == [shop["old"].pk]
+
+
 def test_search_finds_words_and_exact_alarm_codes(client, maintenance, shop):
     client.force_login(maintenance)
     assert numbers(get(client, q="servo overload")) == [shop["down"].pk]
