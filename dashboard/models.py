@@ -1,3 +1,4 @@
+import re
 import secrets
 
 from django.conf import settings
@@ -12,9 +13,20 @@ def new_display_token():
     return secrets.token_urlsafe(32)
 
 
+# What new_display_token makes (URL-safe base64) in the token field's length.
+TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
 class DisplayLinkQuerySet(models.QuerySet):
     def active(self):
         return self.filter(revoked_at__isnull=True)
+
+    def with_token(self, token):
+        """The link with this token, if any. Anything else in the address (a NUL byte, which PostgreSQL
+        refuses in a query, or ten kilobytes of junk) is no link: nothing is looked up."""
+        if not TOKEN_SHAPE.fullmatch(token):
+            return self.none()
+        return self.filter(token=token)
 
 
 class DisplayLink(models.Model):

@@ -231,7 +231,7 @@ def revoke_display_link(request, pk):
 
 # --- the wall screen --------------------------------------------------------------------------------
 def _link_or_none(token):
-    return DisplayLink.objects.active().select_related("department").filter(token=token).first()
+    return DisplayLink.objects.active().with_token(token).select_related("department").first()
 
 
 @login_not_required

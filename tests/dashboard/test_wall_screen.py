@@ -87,6 +87,16 @@ def test_revoked_and_unknown_links_get_a_plain_404(client, manager, link):
         assert response["Content-Type"].startswith("text/plain")
 
 
+@pytest.mark.parametrize("token", ["\x00", "abc\x00def", "x" * 10_000, "Ø😀", "..", "%"])
+def test_tokens_that_cannot_be_a_link_are_not_found(client, link, token):
+    # A NUL byte cannot even be sent to PostgreSQL in a query: the lookup must not try.
+    client.raise_request_exception = False
+    for headers in ({}, BODY):
+        response = client.get(wall(token), headers=headers)
+        assert response.status_code == 404
+        assert response["Content-Type"].startswith("text/plain") and response.content == b"Not found."
+
+
 def test_a_screen_polling_a_revoked_link_reloads_into_the_404(client, link):
     link.revoke()
     response = client.get(wall(link), headers=BODY)
