@@ -445,8 +445,19 @@ class Attachment(models.Model):
         IMAGE = "image", "Image"
         VIDEO = "video", "Video"
 
+    class Reading(models.TextChoices):
+        """How far reading a photo for alarm codes got (floor/screen_reading.py)."""
+
+        NOT_READ = "", "Not read"  # videos, and remedies' photos
+        QUEUED = "queued", "Reading"
+        READ = "read", "Read"
+        TIMEOUT = "timeout", "Took too long"
+        BUSY = "busy", "Server busy"
+        UNAVAILABLE = "unavailable", "OCR not available"
+        FAILED = "failed", "Could not be read"
+
     # Pending attachments (uploaded while the floor form is still open) have neither issue nor remedy
-    # but a pending_token; submitting the form attaches them. A remedy's attachment also names the
+    # but a pending_token; sending the form attaches them. A remedy's attachment also names the
     # remedy's issue, so an issue's timeline is one query.
     issue = models.ForeignKey(
         Issue, null=True, blank=True, on_delete=models.CASCADE, related_name="attachments"
@@ -454,7 +465,12 @@ class Attachment(models.Model):
     remedy = models.ForeignKey(
         Remedy, null=True, blank=True, on_delete=models.CASCADE, related_name="attachments"
     )
+    # The token of the floor form the file came with. It stays after the form is sent, so that a photo
+    # sent again with the same form (a retry, a double tap, the form posted with the photo inside while
+    # its upload was still on the way) is recognised by its content and stored once.
     pending_token = models.UUIDField(null=True, blank=True, db_index=True)
+    # NULL for files stored before contents were fingerprinted: they never clash with each other.
+    sha256 = models.CharField(max_length=64, null=True, blank=True, editable=False)
     file = models.FileField(upload_to=attachment_path, max_length=200)
     # A small upright JPEG of an image (none for videos); see floor/uploads.py.
     thumbnail = models.FileField(upload_to=attachment_path, max_length=200, blank=True)
@@ -462,6 +478,8 @@ class Attachment(models.Model):
     content_type = models.CharField(max_length=100)
     size = models.PositiveBigIntegerField()
     original_name = models.CharField(max_length=255, blank=True)
+    reading = models.CharField(max_length=12, choices=Reading.choices, default=Reading.NOT_READ, blank=True)
+    reading_error = models.CharField(max_length=200, blank=True)
     ocr_text = models.TextField(blank=True)
     ocr_alarm_codes = models.JSONField(default=list, blank=True)
     uploaded_by = models.ForeignKey(
@@ -481,10 +499,20 @@ class Attachment(models.Model):
                 condition=Q(issue__isnull=False) | Q(pending_token__isnull=False),
                 name="attachment_owned_or_pending",
             ),
+            # One copy of a file per form, however often it was sent (NULL tokens never clash).
+            models.UniqueConstraint(fields=["pending_token", "sha256"], name="attachment_once_per_form"),
         ]
 
     def __str__(self):
         return self.original_name or self.file.name
+
+    @property
+    def found_codes(self):
+        return [found["code"] for found in self.ocr_alarm_codes]
+
+    @property
+    def is_being_read(self):
+        return self.reading == Attachment.Reading.QUEUED
 
 
 class IssueEvent(models.Model):
