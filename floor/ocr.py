@@ -36,7 +36,10 @@ from __future__ import annotations
 import io
 import os
 import re
+import shlex
 import shutil
+import signal
+import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -44,7 +47,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import pytesseract
 from django.conf import settings
 from PIL import Image, ImageOps
 
@@ -796,31 +798,83 @@ def _tesseract_lines(page: np.ndarray, *, config: str, timeout: float) -> list[_
     return lines
 
 
-def _tesseract(page: np.ndarray, *, config: str, timeout: float) -> dict:
+def _tesseract(page: np.ndarray, *, config: str, timeout: float) -> dict[str, list]:
+    """Tesseract's reading of `page` as TSV columns (`text`, `conf`, `left`, `top`, ...), within `timeout`.
+
+    Tesseract is run here rather than through pytesseract, whose runner first asks the binary for its
+    version with no time limit (a hung Tesseract then held the web request until the server killed it,
+    and the report with it), exits the whole process on a version string it does not understand, and
+    on a timeout kills only the process it started. Here every run is bounded, the first one included,
+    and a timeout or any other way out kills the whole process group, so nothing is left running.
+    """
     command = getattr(settings, "TESSERACT_CMD", "tesseract") or "tesseract"
-    if shutil.which(command) is None:
+    executable = shutil.which(command)
+    if executable is None:
         raise OcrUnavailable(f"Tesseract is not installed (no {command!r} on this machine)")
-    # Set for every Tesseract process we start: with OpenMP's default of one thread per core the two
-    # threads fight over two cores and a read takes five times longer.
-    os.environ["OMP_THREAD_LIMIT"] = "1"
-    pytesseract.pytesseract.tesseract_cmd = command
-    with tempfile.NamedTemporaryFile(suffix=".bmp") as file:
-        # BMP costs nothing to write, where pytesseract's default PNG compresses a megapixel page.
-        cv2.imwrite(file.name, page)
+    if timeout <= 0:
+        raise OcrTimeout("no time left to run Tesseract")
+    with tempfile.TemporaryDirectory(prefix="logbook-ocr-") as folder:
+        # BMP costs nothing to write, where PNG would compress a megapixel page first.
+        image = os.path.join(folder, "page.bmp")
+        cv2.imwrite(image, page)
+        args = [executable, image, "stdout", "-l", "eng", *shlex.split(config), "tsv"]
+        # With OpenMP's default of one thread per core, its threads fight over two cores and a read takes
+        # five times longer.
+        environment = {**os.environ, "OMP_THREAD_LIMIT": "1"}
         try:
-            # The words with their boxes and confidences (TSV), not plain text: doubtful lines are
-            # found by them and read again.
-            return pytesseract.image_to_data(
-                file.name, lang="eng", config=config, timeout=timeout, output_type=pytesseract.Output.DICT
-            )
-        except pytesseract.TesseractNotFoundError as error:
-            raise OcrUnavailable(f"Tesseract could not be started: {error}") from error
-        except pytesseract.TesseractError as error:
-            raise OcrUnavailable(f"Tesseract failed: {error}") from error
-        except RuntimeError as error:
-            # pytesseract kills the process and says so with a bare RuntimeError.
-            if "timeout" in str(error).lower():
-                raise OcrTimeout(f"Tesseract took longer than {timeout:.1f} s") from error
-            raise OcrUnavailable(f"Tesseract failed: {error}") from error
+            process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                       stderr=subprocess.PIPE, env=environment, start_new_session=True)
         except OSError as error:
-            raise OcrUnavailable(f"Tesseract could not be run: {error}") from error
+            raise OcrUnavailable(f"Tesseract could not be started: {error}") from error
+        try:
+            output, errors = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill(process)
+            raise OcrTimeout(f"Tesseract took longer than {timeout:.1f} s") from None
+        except BaseException:
+            _kill(process)
+            raise
+    if process.returncode != 0:
+        message = errors.decode("utf-8", "replace").strip().splitlines()[-1:] or [f"exit status {process.returncode}"]
+        raise OcrUnavailable(f"Tesseract failed: {message[0][:200]}")
+    return _tsv_columns(output.decode("utf-8", "replace"))
+
+
+def _kill(process: subprocess.Popen) -> None:
+    """Kill Tesseract and anything it started (its session), and reap it."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        process.wait(timeout=5)
+    finally:
+        for pipe in (process.stdout, process.stderr):
+            if pipe:
+                pipe.close()
+
+
+_TSV_NUMBERS = ("level", "page_num", "block_num", "par_num", "line_num", "word_num", "left", "top", "width",
+                "height")
+
+
+def _tsv_columns(tsv: str) -> dict[str, list]:
+    """Tesseract's TSV as lists per column; anything that is not its TSV raises OcrUnavailable."""
+    rows = [row.split("\t") for row in tsv.splitlines() if row.strip()]
+    if not rows or rows[0][: len(_TSV_NUMBERS)] != list(_TSV_NUMBERS) or rows[0][-2:] != ["conf", "text"]:
+        raise OcrUnavailable("Tesseract's output was not the word table it was asked for")
+    columns: dict[str, list] = {name: [] for name in (*_TSV_NUMBERS, "conf", "text")}
+    for row in rows[1:]:
+        if len(row) < len(_TSV_NUMBERS) + 1:
+            continue
+        try:
+            numbers = [int(value) for value in row[: len(_TSV_NUMBERS)]]
+            confidence = float(row[len(_TSV_NUMBERS)])
+        except ValueError:
+            continue
+        for name, value in zip(_TSV_NUMBERS, numbers):
+            columns[name].append(value)
+        columns["conf"].append(confidence)
+        # A word may itself hold a tab only in theory; keep whatever follows the confidence.
+        columns["text"].append("\t".join(row[len(_TSV_NUMBERS) + 1:]))
+    return columns

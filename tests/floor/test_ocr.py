@@ -7,6 +7,7 @@ import os
 import stat
 import subprocess
 import sys
+import time
 
 import cv2
 import numpy as np
@@ -200,6 +201,54 @@ def test_tesseract_runs_with_one_openmp_thread(alarm_screen, settings, tmp_path)
 
     assert _codes(read_image(alarm_screen)) == ["SV0401"]
     assert seen.read_text().strip() == "1"
+
+
+def _fake_tesseract(tmp_path, body):
+    script = tmp_path / "tesseract"
+    script.write_text("#!/bin/sh\n" + body + "\n")
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    return str(script)
+
+
+def _running(marker):
+    """Processes whose command line holds `marker`."""
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                if marker.encode() in f.read():
+                    found.append(entry)
+        except (FileNotFoundError, ProcessLookupError, PermissionError, NotADirectoryError):
+            continue
+    return found
+
+
+def test_hung_tesseract_is_bounded_from_the_first_call_and_leaves_nothing_running(alarm_screen, settings,
+                                                                                 tmp_path):
+    # Hangs for every call, `--version` included, and starts a child of its own that would outlive it.
+    marker = f"hung-{tmp_path.name}"
+    settings.TESSERACT_CMD = _fake_tesseract(tmp_path, f'sleep 300 # {marker}\nsleep 300')
+
+    started = time.monotonic()
+    with pytest.raises(OcrTimeout):
+        read_image(alarm_screen, timeout=1.5)
+    assert time.monotonic() - started < 10
+    time.sleep(0.2)
+    assert _running(marker) == [] and _running("sleep 300") == []
+
+
+def test_tesseract_that_answers_garbage_is_unavailable_not_a_crash(alarm_screen, settings, tmp_path):
+    settings.TESSERACT_CMD = _fake_tesseract(tmp_path, 'echo "tesseract 99.banana"; echo "\x01\x02 nonsense"')
+
+    with pytest.raises(OcrUnavailable, match="word table"):
+        read_image(alarm_screen, timeout=5)
+
+
+def test_tesseract_that_crashes_is_unavailable_with_its_last_words(alarm_screen, settings, tmp_path):
+    settings.TESSERACT_CMD = _fake_tesseract(tmp_path, 'echo "Error: traineddata not found" >&2; exit 1')
+
+    with pytest.raises(OcrUnavailable, match="traineddata not found"):
+        read_image(alarm_screen, timeout=5)
 
 
 # --- the command ------------------------------------------------------------------------------------------
