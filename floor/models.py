@@ -8,6 +8,8 @@ from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from floor import ai
+
 
 # --- The factory's own tables -----------------------------------------------------------------------
 # `manufacturing_department` and `manufacturing_machine` belong to the factory's ERP. We may rely on
@@ -96,6 +98,64 @@ class AIState(models.TextChoices):
     OFF = "off", "Off"
 
 
+class AIText:
+    """The life of the AI text of an issue or a remedy, beside its own columns ai_state, ai_error,
+    ai_updated_at (when the state last changed, or the worker took the text up) and created_at.
+
+    Text still pending past ai.pending_limit() will never arrive: the worker writing it was killed or
+    restarted mid-task, or its task was lost. It then counts as failed, so the page shows why and
+    "Try again" instead of "Summarising…" for ever; wherever pending text is seen (the polling views,
+    the worker's rounds) the same rule is applied.
+    """
+
+    @classmethod
+    def ai_overdue(cls):
+        cutoff = timezone.now() - ai.pending_limit()
+        # Issues reported with AI on start pending without an ai_updated_at: their creation counts.
+        return cls.objects.filter(ai_state=AIState.PENDING).filter(
+            Q(ai_updated_at__lt=cutoff) | Q(ai_updated_at__isnull=True, created_at__lt=cutoff)
+        )
+
+    @classmethod
+    def fail_overdue_ai(cls):
+        """Mark every overdue pending text failed; returns how many there were."""
+        return sum(row.fail_ai_if_overdue() for row in cls.ai_overdue().only("ai_state", "ai_updated_at", "created_at"))
+
+    def mark_ai_started(self):
+        """The worker takes the text up now: the limit counts from here, not from the wait in the
+        queue. False when the text is no longer pending (answered, or already given up on)."""
+        now = timezone.now()
+        taken = type(self).objects.filter(pk=self.pk, ai_state=AIState.PENDING).update(ai_updated_at=now)
+        if taken:
+            self.ai_updated_at = now
+        return bool(taken)
+
+    def fail_ai_if_overdue(self):
+        """Mark the text failed if it is pending past the limit; returns whether it did."""
+        limit = ai.pending_limit()
+        now = timezone.now()
+        # Pages poll pending text every two seconds: most polls are answered from this copy alone.
+        if self.ai_state != AIState.PENDING or (self.ai_updated_at or self.created_at) >= now - limit:
+            return False
+        reason = f"The background worker stopped before the text was written (nothing within " \
+                 f"{limit.total_seconds():g} s). Try again."
+        with transaction.atomic():
+            # Conditional, in one statement: text that arrived since this copy was read wins.
+            failed = type(self).ai_overdue().filter(pk=self.pk).update(
+                ai_state=AIState.FAILED, ai_error=reason, ai_updated_at=now
+            )
+            if failed:
+                self._ai_failed(reason)
+        if failed:
+            self.ai_state, self.ai_error, self.ai_updated_at = AIState.FAILED, reason, now
+        else:
+            self.refresh_from_db(fields=["ai_state", "ai_error", "ai_updated_at", *self.AI_TEXT_FIELDS])
+        return bool(failed)
+
+    def _ai_failed(self, reason):
+        """Called inside the transaction that marked the text failed."""
+
+
 # 0 for open issues, 1 for finished ones: the first key of the desk's default order.
 URGENCY = models.Case(
     models.When(status__in=["open", "in_progress", "waiting_parts"], then=models.Value(0)),
@@ -116,7 +176,7 @@ class StaleIssue(Exception):
         self.issue = issue
 
 
-class Issue(models.Model):
+class Issue(AIText, models.Model):
     # Nullable only so that a machine deleted in the ERP leaves its history readable (the join then
     # finds nothing); every form requires a machine.
     machine = models.ForeignKey(
@@ -206,6 +266,9 @@ class Issue(models.Model):
             # Dashboard: resolved in a period and both MTTRs from the index alone.
             models.Index(fields=["resolved_at", "reported_at", "machine_stopped_at", "machine_running_again_at",
                                  "machine"], name="issue_resolved_repair"),
+            # The worker's rounds look for AI text pending too long (AIText.ai_overdue): a handful of rows.
+            models.Index(fields=["ai_updated_at", "created_at"], name="issue_ai_pending",
+                         condition=Q(ai_state="pending")),
         ]
         constraints = [
             models.CheckConstraint(
@@ -355,7 +418,12 @@ class Issue(models.Model):
     def record_ai_failure(self, reason):
         with transaction.atomic():
             self._set_ai(ai_state=AIState.FAILED, ai_error=reason)
-            IssueEvent.objects.create(issue=self, kind=IssueEvent.Kind.AI_FAILED, to_value=reason[:200])
+            self._ai_failed(reason)
+
+    AI_TEXT_FIELDS = ["ai_title", "ai_summary"]
+
+    def _ai_failed(self, reason):
+        IssueEvent.objects.create(issue=self, kind=IssueEvent.Kind.AI_FAILED, to_value=reason[:200])
 
     def record_ai_off(self):
         self._set_ai(ai_state=AIState.OFF)
@@ -389,12 +457,13 @@ class IssueAlarmCode(models.Model):
         return self.code
 
 
-class Remedy(models.Model):
+class Remedy(AIText, models.Model):
     issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="remedies")
     description = models.TextField()
     ai_text = models.TextField(blank=True)
     ai_state = models.CharField(max_length=10, choices=AIState.choices, default=AIState.OFF)
     ai_error = models.TextField(blank=True)
+    ai_updated_at = models.DateTimeField(null=True, blank=True)
     performed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="remedies"
     )
@@ -407,7 +476,11 @@ class Remedy(models.Model):
         db_table = "issues_remedy"
         ordering = ["performed_at", "id"]
         verbose_name_plural = "remedies"
-        indexes = [models.Index(fields=["issue", "performed_at"], name="remedy_issue_performed")]
+        indexes = [
+            models.Index(fields=["issue", "performed_at"], name="remedy_issue_performed"),
+            models.Index(fields=["ai_updated_at", "created_at"], name="remedy_ai_pending",
+                         condition=Q(ai_state="pending")),
+        ]
 
     def __str__(self):
         return f"Remedy for #{self.issue_id}"
@@ -428,7 +501,10 @@ class Remedy(models.Model):
     def record_ai_off(self):
         self._set_ai(ai_state=AIState.OFF)
 
+    AI_TEXT_FIELDS = ["ai_text"]
+
     def _set_ai(self, **fields):
+        fields["ai_updated_at"] = timezone.now()
         Remedy.objects.filter(pk=self.pk).update(**fields)
         for name, value in fields.items():
             setattr(self, name, value)

@@ -278,6 +278,7 @@ STOP_POLLING = 286
 def issue_ai(request, pk):
     """The AI title and summary block; polled while the text is being written."""
     issue = get_object_or_404(Issue.objects.select_related("reported_by"), pk=pk)
+    issue.fail_ai_if_overdue()  # text pending past the limit will never come: say so, offer "Try again"
     status = 200 if issue.ai_state == AIState.PENDING else STOP_POLLING
     return render(request, "floor/_ai_text.html", {"issue": issue}, status=status)
 
@@ -286,6 +287,7 @@ def issue_ai(request, pk):
 @permission_required("floor.change_issue", raise_exception=True)
 def issue_ai_rerun(request, pk):
     issue = get_object_or_404(Issue, pk=pk)
+    issue.fail_ai_if_overdue()
     if issue.ai_state != AIState.PENDING:
         request_issue_text(issue)
     if not request.htmx:
@@ -297,6 +299,7 @@ def issue_ai_rerun(request, pk):
 @permission_required("floor.view_remedy", raise_exception=True)
 def remedy_ai(request, pk):
     remedy = get_object_or_404(Remedy.objects.select_related("performed_by"), pk=pk)
+    remedy.fail_ai_if_overdue()
     status = 200 if remedy.ai_state == AIState.PENDING else STOP_POLLING
     return render(request, "floor/_remedy.html", {"remedy": remedy}, status=status)
 

@@ -102,6 +102,9 @@ INSTALLED_APPS = [
     "django_htmx",
     "crispy_forms",
     "crispy_tailwind",
+    # floor before django_tasks_db: of two apps with a command of one name, Django runs the first
+    # one's, and floor's `db_worker` is django-tasks-db's made to outlive a database restart.
+    "floor",
     "django_tasks_db",
     "floor",
     "dashboard",
@@ -217,8 +220,13 @@ AI_ENABLED = env.bool("AI_ENABLED", default=True) and bool(OPENAI_API_KEY or OPE
 # One request may take this long; a failed or unusable reply is tried AI_ATTEMPTS times in all, waiting
 # AI_RETRY_BASE_SECONDS, then twice that, and so on (or what the server's Retry-After asks).
 AI_TIMEOUT_SECONDS = env.float("AI_TIMEOUT_SECONDS", default=15.0)
-AI_ATTEMPTS = 3
-AI_RETRY_BASE_SECONDS = 2.0
+AI_ATTEMPTS = env.int("AI_ATTEMPTS", default=3)
+AI_RETRY_BASE_SECONDS = env.float("AI_RETRY_BASE_SECONDS", default=2.0)
+if AI_ATTEMPTS < 1:
+    raise ImproperlyConfigured("AI_ATTEMPTS must be 1 or more.")
+# Text still pending this long after all attempts could have run counts as failed (floor/ai.py,
+# pending_limit): the worker writing it stopped. The margin covers the wait in the queue.
+AI_QUEUE_MARGIN_SECONDS = env.float("AI_QUEUE_MARGIN_SECONDS", default=60.0)
 
 
 # --- Security ---------------------------------------------------------------------------------------

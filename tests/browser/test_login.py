@@ -1,5 +1,7 @@
 """A person signs in on a tablet and lands on the open issues."""
 
+import re
+
 import pytest
 
 from floor.reporting import report_issue
@@ -33,3 +35,24 @@ def test_wrong_password_is_explained_on_the_tablet(live_server, tablet, operator
     tablet.get_by_role("button", name="Sign in").click()
     assert tablet.get_by_role("alert").is_visible()
     assert tablet.get_by_label("Username").input_value() == operator.username
+
+
+def test_a_locked_out_operator_reads_on_the_tablet_when_to_try_again(live_server, tablet, sign_in, operator,
+                                                                    maintenance):
+    for _ in range(5):
+        sign_in(tablet, operator, "wrong")
+    sign_in(tablet, operator)  # the right password, during the lock
+
+    alert = tablet.get_by_role("alert")
+    text = alert.inner_text()
+    assert "Too many wrong passwords for olga" in text
+    assert re.search(r"Try again at \d\d:\d\d \(in 15 minutes\)", text), text
+    assert "An administrator can unlock it now" in text
+    assert "/login/" in tablet.url and tablet.get_by_label("Username").input_value() == "olga"
+    # Readable at arm's length: the stylesheet's large type applies to the lockout headline.
+    size = alert.locator("p").first.evaluate("p => parseFloat(getComputedStyle(p).fontSize)")
+    assert size >= 20
+
+    # The next person at the same tablet signs in as usual.
+    sign_in(tablet, maintenance)
+    assert tablet.get_by_role("heading", name="Maintenance desk").is_visible()
