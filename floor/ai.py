@@ -14,6 +14,7 @@ import logging
 import re
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 
 import openai
 from django.conf import settings
@@ -24,6 +25,9 @@ TITLE_MAX = 80
 SUMMARY_MAX = 2000
 REMEDY_MAX = 3000
 RETRY_AFTER_MAX = 30.0
+# C0 control characters but tab and newline, and DEL: PostgreSQL's text cannot hold NUL at all, and
+# the others are invisible on a page or break its lines. Models do write them, local ones especially.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 ISSUE_PROMPT = """You help the maintenance team of a CNC machining factory keep a clean logbook.
 An operator typed the report below at the machine, fast and with abbreviations.
@@ -104,11 +108,17 @@ def _complete(system, user):
         raise AIError(f"The model server refused the request (HTTP {e.status_code}).")
     except openai.OpenAIError as e:  # a reply the client cannot parse at all
         raise _Retryable(f"The model server's reply could not be read: {e}.")
+    except ValueError:
+        # HTTP 200 announced as JSON whose body is not (a proxy's error page, a reply cut short): the
+        # client's JSON decoder raises this, not one of its own errors.
+        raise _Retryable("The model server's reply was not JSON.")
     try:
         content = response.choices[0].message.content
     except (AttributeError, IndexError, TypeError):
         raise _Retryable("The model server's reply was not a chat completion.")
-    if not content or not content.strip():
+    if not isinstance(content, str) and content is not None:
+        raise _Retryable("The model server's reply was not a chat completion.")
+    if not content or not clean(content).strip():
         raise _Retryable("The model gave an empty reply.")
     return content
 
@@ -124,13 +134,20 @@ def _retry_after(response):
         return None
 
 
+def clean(text):
+    """Text without the control characters that cannot be stored or shown; line ends become newlines."""
+    return CONTROL_CHARACTERS.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
 def _json_object(content):
     """The JSON object in a reply; models sometimes wrap it in a code fence or a sentence."""
     match = re.search(r"\{.*\}", content, re.DOTALL)
     if not match:
         raise _Retryable("The model's reply was not the requested JSON.")
     try:
-        data = json.loads(match.group(0))
+        # strict=False: control characters written raw inside the strings are cleaned off below rather
+        # than costing another attempt.
+        data = json.loads(match.group(0), strict=False)
     except json.JSONDecodeError:
         raise _Retryable("The model's reply was not the requested JSON.")
     if not isinstance(data, dict):
@@ -140,8 +157,11 @@ def _json_object(content):
 
 def _text(data, key, limit):
     value = data.get(key)
+    if isinstance(value, str):
+        value = clean(value)
     if not isinstance(value, str) or not value.strip():
         raise _Retryable(f"The model's reply had no {key}.")
+    # A title is one line whatever the model wrote: every run of whitespace becomes one space.
     value = " ".join(value.split()) if key == "title" else value.strip()
     if len(value) > limit:
         raise _Retryable(f"The model's {key} was too long ({len(value)} characters, at most {limit}).")
@@ -161,6 +181,23 @@ def _with_retries(attempt):
             delay = e.retry_after if e.retry_after is not None else settings.AI_RETRY_BASE_SECONDS * 2 ** (number - 1)
             log.warning("AI attempt %s of %s failed: %s; retrying in %.1f s", number, attempts, e, delay)
             time.sleep(delay)
+
+
+def longest_run():
+    """Seconds one text may take at most in the worker, from the first request to the last failure:
+    every attempt running into AI_TIMEOUT_SECONDS, every wait between them as long as the backoff or a
+    server's Retry-After can make it."""
+    attempts = settings.AI_ATTEMPTS
+    waits = sum(max(settings.AI_RETRY_BASE_SECONDS * 2 ** (number - 1), RETRY_AFTER_MAX)
+                for number in range(1, attempts))
+    return settings.AI_TIMEOUT_SECONDS * attempts + waits
+
+
+def pending_limit():
+    """How long AI text may stay pending before it counts as failed: the longest run plus
+    AI_QUEUE_MARGIN_SECONDS for the queue. Past it, no worker is writing the text any more (it was
+    killed or lost its task), and waiting longer would leave "Summarising…" on the page for ever."""
+    return timedelta(seconds=longest_run() + settings.AI_QUEUE_MARGIN_SECONDS)
 
 
 def _facts(*, text, category, alarm_codes, machine_name):
@@ -198,4 +235,4 @@ def check():
         raise AIError("AI is off: set OPENAI_API_KEY or OPENAI_BASE_URL (and leave AI_ENABLED unset or true).")
     started = time.monotonic()
     reply = _with_retries(lambda: _complete("Reply with the single word: ready", "Are you ready?"))
-    return Check(model=settings.OPENAI_MODEL, reply=reply.strip(), seconds=time.monotonic() - started)
+    return Check(model=settings.OPENAI_MODEL, reply=clean(reply).strip(), seconds=time.monotonic() - started)

@@ -2,18 +2,26 @@
 Background work, run by the task worker (`manage.py db_worker`), never inside a web request.
 
 Each task reads the current row, asks floor/ai.py, and stores the answer or the reason it failed.
+Whatever goes wrong inside a task ends as a recorded failure with its reason: an exception that
+escaped would leave the text pending, and the page saying "Summarising…", until the pending limit.
 """
 
 import logging
+import traceback
 
-from django.db import transaction
-from django.tasks import task
+from django.db import connection, transaction
+from django.tasks import TaskResultStatus, task
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from floor import ai
 from floor.models import AIState, Issue, Remedy
 from floor.search import refresh_search_document
 
 log = logging.getLogger(__name__)
+
+# An unexpected error's own words are kept short on the issue page; the worker's log has the rest.
+UNEXPECTED_MAX = 300
 
 
 def enqueue_after_commit(task_, *args):
@@ -48,6 +56,19 @@ def _facts(issue):
     }
 
 
+def _check_connection():
+    """The model may have taken a minute, and the database restarted meanwhile: look at the
+    connection as Django does between two requests, so the text is written on a live one. Only outside
+    a transaction, where dropping the connection loses nothing."""
+    if not connection.in_atomic_block:
+        connection.close_if_unusable_or_obsolete()
+
+
+def _unexpected(error):
+    words = ai.clean(f"{type(error).__name__}: {error}")[:UNEXPECTED_MAX]
+    return f"Unexpected error while writing the text ({words}). Try again; the worker's log has the details."
+
+
 @task
 def summarise_issue(issue_id):
     issue = Issue.objects.select_related("machine").filter(pk=issue_id).first()
@@ -56,14 +77,24 @@ def summarise_issue(issue_id):
     if not ai.is_enabled():
         issue.record_ai_off()
         return
+    if not issue.mark_ai_started():
+        return  # given up on while it waited in the queue
     try:
-        text = ai.summarise_issue(description=issue.description, **_facts(issue))
+        try:
+            text = ai.summarise_issue(description=issue.description, **_facts(issue))
+        finally:
+            _check_connection()
+        issue.record_ai_text(title=text.title, summary=text.summary)
     except ai.AIError as e:
         log.warning("AI text for issue #%s failed: %s", issue_id, e)
         issue.record_ai_failure(str(e))
-    else:
-        issue.record_ai_text(title=text.title, summary=text.summary)
-        refresh_search_document(issue)
+        return
+    except Exception as e:
+        # If the database itself is gone this raises too; the pending limit then catches the issue.
+        log.exception("AI text for issue #%s failed unexpectedly", issue_id)
+        issue.record_ai_failure(_unexpected(e))
+        return
+    refresh_search_document(issue)
 
 
 @task
@@ -74,12 +105,52 @@ def polish_remedy(remedy_id):
     if not ai.is_enabled():
         remedy.record_ai_off()
         return
+    if not remedy.mark_ai_started():
+        return
     issue = remedy.issue
     try:
-        text = ai.polish_remedy(text=remedy.description, **_facts(issue))
+        try:
+            text = ai.polish_remedy(text=remedy.description, **_facts(issue))
+        finally:
+            _check_connection()
+        remedy.record_ai_text(text)
     except ai.AIError as e:
         log.warning("AI text for remedy %s failed: %s", remedy_id, e)
         remedy.record_ai_failure(str(e))
-    else:
-        remedy.record_ai_text(text)
-        refresh_search_document(issue)
+        return
+    except Exception as e:
+        log.exception("AI text for remedy %s failed unexpectedly", remedy_id)
+        remedy.record_ai_failure(_unexpected(e))
+        return
+    refresh_search_document(issue)
+
+
+AI_TASKS = [summarise_issue, polish_remedy]
+
+
+class WorkerStopped(Exception):
+    """What a task row records when its worker stopped in the middle of it."""
+
+
+def fail_stalled_ai():
+    """Give up on AI text that no worker is writing any more, for the worker's rounds: pending text
+    past ai.pending_limit() becomes failed with its reason, and the queue's rows of AI tasks still
+    marked running that long (their worker was killed: django-tasks-db never looks at them again)
+    become failed too. Returns how many issues, remedies and task rows were given up on."""
+    cutoff = timezone.now() - ai.pending_limit()
+    error = WorkerStopped("The worker running this task stopped before it finished (still running past the AI "
+                          "pending limit).")
+    tasks = DBTaskResult.objects.filter(
+        status=TaskResultStatus.RUNNING, started_at__lt=cutoff, task_path__in=[t.module_path for t in AI_TASKS]
+    ).update(
+        status=TaskResultStatus.FAILED,
+        finished_at=timezone.now(),
+        return_value=None,
+        exception_class_path=f"{__name__}.{WorkerStopped.__qualname__}",
+        traceback="".join(traceback.format_exception_only(error)),
+    )
+    issues, remedies = Issue.fail_overdue_ai(), Remedy.fail_overdue_ai()
+    if tasks or issues or remedies:
+        log.warning("Gave up on AI text no worker was writing: %s issues, %s remedies, %s task rows",
+                    issues, remedies, tasks)
+    return issues + remedies + tasks

@@ -13,10 +13,23 @@ GOOD_SUMMARY = "The spindle overheats again after about 20 minutes with alarm SP
 GOOD_REMEDY = "Cleaned the clogged spindle fan and filter. Checked the motor temperature under load."
 
 
+# What the "control" mode's model writes: NUL and other control characters inside the JSON strings
+# (escaped and raw), and what is left of them once cleaned.
+CONTROL_TITLE = "Spindle\x00 overheats\r\nafter 20\x07 minutes\x1b"
+CONTROL_SUMMARY = "The spindle\x00 overheats again.\r\nTool 12\x0c smokes.\tAlarm SP9001.\x00"
+CONTROL_REMEDY = "Cleaned the\x00 spindle fan.\r\nReplaced\x08 the filter."
+CLEAN_TITLE = "Spindle overheats after 20 minutes"
+CLEAN_SUMMARY = "The spindle overheats again.\nTool 12 smokes.\tAlarm SP9001."
+CLEAN_REMEDY = "Cleaned the spindle fan.\nReplaced the filter."
+
+
 class FakeOpenAI:
-    """Modes: good, slow, error500, ratelimit (429 with Retry-After), garbage (not JSON), notjson (a
-    reply whose message is not the requested JSON), longtitle, empty. `script` is a list of modes used
-    one per request before falling back to `mode`."""
+    """Modes: good, slow, error500, ratelimit (429 with Retry-After), garbage (an HTML page), badjson (HTTP
+    200 announced as JSON whose body is not JSON, as a proxy's error page can be), notjson (a reply whose
+    message is not the requested JSON), nonstring (a message content that is a number), control (text
+    full of NUL and other control characters), longtitle, empty, hang (the request is accepted and never
+    answered until the server stops). `script` is a list of modes used one per request before falling
+    back to `mode`."""
 
     def __init__(self):
         self.mode = "good"
@@ -24,6 +37,8 @@ class FakeOpenAI:
         self.slow_seconds = 3.0
         self.requests = []
         self.request_times = []
+        # Set on stop(), so requests left hanging end with the server.
+        self._released = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -37,6 +52,7 @@ class FakeOpenAI:
         return self
 
     def stop(self):
+        self._released.set()
         self._server.shutdown()
         self._server.server_close()
 
@@ -63,11 +79,24 @@ class FakeOpenAI:
                 if mode == "ratelimit":
                     return self._send(429, {"error": {"message": "slow down", "type": "rate_limit"}},
                                       headers={"Retry-After": "1"})
+                if mode == "hang":
+                    fake._released.wait(timeout=120)
+                    self.close_connection = True
+                    return None
                 if mode == "garbage":
                     return self._send(200, b"<html>proxy error</html>", content_type="text/html")
+                if mode == "badjson":
+                    return self._send(200, b"upstream request timeout")
                 system = body["messages"][0]["content"]
                 if mode == "notjson":
                     content = "Sure! The spindle is hot."
+                elif mode == "nonstring":
+                    content = 42
+                elif mode == "control":
+                    reply = {"text": CONTROL_REMEDY} if '"text"' in system else {"title": CONTROL_TITLE,
+                                                                                 "summary": CONTROL_SUMMARY}
+                    # json.dumps escapes every control character; a model may also write NUL raw.
+                    content = "\x00" + json.dumps(reply).replace("\\u0000", "\x00")
                 elif mode == "empty":
                     content = ""
                 elif mode == "longtitle":

@@ -1,0 +1,181 @@
+"""
+`manage.py db_worker`: django-tasks-db's task worker, made to run unattended.
+
+django-tasks-db's own worker (0.13.0) exits on the first database error it does not expect, so a
+PostgreSQL restart (an upgrade, a failover, a reboot of the database host) stopped all background
+work until someone restarted the worker by hand. It also never looks again at a task whose worker was
+killed: that row stays "running" and its issue's AI text pending for ever. This one, found first
+because floor comes before django_tasks_db in INSTALLED_APPS, takes the same arguments and
+
+- waits for a lost database, trying again after 1, 2, 4 … up to 30 seconds (--reconnect-wait-max),
+  logs the loss and the return, and goes on where it stopped;
+- every few seconds gives up on AI text that no worker is writing any more (floor.tasks.fail_stalled_ai).
+"""
+
+import os
+import random
+import time
+
+from django.core.management.base import CommandError
+from django.db import InterfaceError, OperationalError, close_old_connections, connections
+from django.utils.autoreload import DJANGO_AUTORELOAD_ENV, run_with_reloader
+from django_tasks_db.management.commands import db_worker
+from django_tasks_db.models import DBTaskResult
+from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
+
+from floor import ai
+from floor.tasks import fail_stalled_ai
+
+# django-tasks-db's logger, whose level follows --verbosity: the worker's log stays one stream.
+log = db_worker.logger
+
+# What a database that went away (restart, network, failover) raises: on the query that found it
+# gone, and on every try to connect until it is back.
+DATABASE_LOST = (OperationalError, InterfaceError)
+RECONNECT_WAIT_FIRST = 1.0
+RECONNECT_WAIT_MAX = 30.0
+SWEEP_EVERY_MAX = 30.0
+
+
+class Worker(db_worker.Worker):
+    def __init__(self, *, reconnect_wait_max=RECONNECT_WAIT_MAX, **kwargs):
+        super().__init__(**kwargs)
+        self.reconnect_wait_max = reconnect_wait_max
+        # Often enough that stalled text is given up on soon after the limit, rarely enough to cost nothing.
+        self.sweep_every = min(SWEEP_EVERY_MAX, max(1.0, ai.pending_limit().total_seconds() / 4))
+        self._next_sweep = 0.0
+
+    def run(self):
+        """django-tasks-db's loop (Worker.run in 0.13.0), with the rounds for stalled AI text and
+        a lost database handled instead of ending the worker."""
+        log.info("Starting worker worker_id=%s queues=%s", self.worker_id, ",".join(self.queue_names))
+        if self.startup_delay and self.interval:
+            time.sleep(random.random())  # several workers started at once do not all poll together
+        while self.running:
+            try:
+                if self._step():
+                    return
+            except DATABASE_LOST as e:
+                if is_locked_database_exception(e):
+                    time.sleep(max(self.interval, 0.1))  # SQLite busy with another writer: it frees itself
+                    continue
+                self._wait_for_database(e)
+
+    def _step(self):
+        """Sweep if due, then claim and run one task; sleep when there was none. True means stop."""
+        close_old_connections()
+        self._sweep_if_due()
+
+        tasks = DBTaskResult.objects.ready().filter(backend_name=self.backend_name)
+        if not self.process_all_queues:
+            tasks = tasks.filter(queue_name__in=self.queue_names)
+        if self.excluded_queue_names:
+            tasks = tasks.exclude(queue_name__in=self.excluded_queue_names)
+
+        task_result, retrieved = None, True
+        with exclusive_transaction(tasks.db):
+            try:
+                task_result = tasks.get_locked()
+                if task_result is not None:
+                    task_result.claim(self.worker_id)  # so that no other worker runs it
+            except OperationalError as e:
+                if not is_locked_database_exception(e):
+                    raise
+                retrieved = False
+
+        if task_result is not None:
+            self.run_task(task_result)
+
+        if self.batch and retrieved and task_result is None:
+            log.info("No more tasks to run for worker_id=%s - exiting gracefully.", self.worker_id)
+            return True
+        if self.max_tasks is not None and self._run_tasks >= self.max_tasks:
+            log.info("Run maximum tasks (%d) on worker=%s - exiting gracefully.", self._run_tasks, self.worker_id)
+            return True
+
+        close_old_connections()
+        if self.running and not task_result:
+            time.sleep(self.interval)
+        return False
+
+    def _sweep_if_due(self):
+        if time.monotonic() < self._next_sweep:
+            return
+        self._next_sweep = time.monotonic() + self.sweep_every
+        try:
+            fail_stalled_ai()
+        except OperationalError as e:
+            if not is_locked_database_exception(e):
+                raise
+
+    def _wait_for_database(self, error):
+        """Wait, longer each time, until the database answers again; the worker then goes on."""
+        lost_at, wait = time.monotonic(), RECONNECT_WAIT_FIRST
+        log.error("Lost the database: %s. Trying again in %.0f s.", _one_line(error), wait)
+        while self.running:
+            _drop_connections()
+            time.sleep(wait)
+            try:
+                for connection in connections.all():
+                    connection.ensure_connection()
+            except DATABASE_LOST as e:
+                wait = min(wait * 2, self.reconnect_wait_max)
+                log.warning("The database is still unavailable: %s. Trying again in %.0f s.", _one_line(e), wait)
+            else:
+                log.warning("The database is back after %.0f s; processing tasks again.", time.monotonic() - lost_at)
+                self._next_sweep = 0.0  # what stalled while it was away is looked at first
+                return
+
+
+def _drop_connections():
+    # A connection that saw its server go is useless; closing it may fail the same way.
+    for connection in connections.all(initialized_only=True):
+        try:
+            connection.close()
+        except DATABASE_LOST:
+            pass
+
+
+def _one_line(error):
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+class Command(db_worker.Command):
+    help = "Run the background task worker; it waits for a lost database and goes on when it is back"
+
+    def add_arguments(self, parser):
+        super().add_arguments(parser)
+        parser.add_argument(
+            "--reconnect-wait-max", type=db_worker.valid_interval, default=RECONNECT_WAIT_MAX,
+            help="Longest wait in seconds between tries to reach a lost database (default: %(default)r)",
+        )
+
+    def handle(self, *, verbosity, queue_name, interval, batch, backend_name, startup_delay, reload, max_tasks,
+               worker_id, exclude_queues, reconnect_wait_max, **options):
+        # django-tasks-db's handle(), building this module's Worker.
+        self.configure_logging(verbosity)
+        if reload and batch:
+            log.warning("Warning: --reload and --batch cannot be specified together. Disabling autoreload.")
+            reload = False
+        queue_names = queue_name.split(",")
+        excluded_queue_names = exclude_queues.split(",") if exclude_queues else []
+        if excluded_queue_names and "*" not in queue_names:
+            raise CommandError("--exclude-queues can only be used with --queue-name=*")
+        worker = Worker(
+            queue_names=queue_names,
+            interval=interval,
+            batch=batch,
+            backend_name=backend_name,
+            startup_delay=startup_delay,
+            max_tasks=max_tasks,
+            worker_id=worker_id,
+            excluded_queue_names=excluded_queue_names,
+            reconnect_wait_max=reconnect_wait_max,
+        )
+        if reload:
+            if os.environ.get(DJANGO_AUTORELOAD_ENV) == "true":
+                worker.configure_signals()  # only the reloaded child handles signals
+            run_with_reloader(worker.run)
+        else:
+            worker.configure_signals()
+            worker.run()
