@@ -6,6 +6,7 @@ file) through django-environ. Every variable is listed in env_example.txt and in
 With nothing configured the app runs for development: SQLite, DEBUG on, AI off.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -99,6 +100,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "axes",
     "django_htmx",
     "crispy_forms",
     "crispy_tailwind",
@@ -106,7 +108,6 @@ INSTALLED_APPS = [
     # one's, and floor's `db_worker` is django-tasks-db's made to outlive a database restart.
     "floor",
     "django_tasks_db",
-    "floor",
     "dashboard",
 ]
 
@@ -123,6 +124,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a refused sign-in into the lockout page on the way out, and the
+    # middleware above still adds their headers (the CSP) to that page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "logbook_site.urls"
@@ -160,6 +164,53 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 # Shared tablets stay signed in for a working week.
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=7 * 24 * 3600)
+
+
+# --- Sign-in throttling (django-axes; our policy on top of it in logbook_site/login_throttle.py) ---------
+# Tablets in a hall sit behind one NAT address, and people mistype with gloves on, so there are two limits:
+# an account is locked after LOGIN_FAILURE_LIMIT failed sign-ins from anywhere (guessing one person's
+# password is the attack that matters, and a person's own typos lock only their own account), and an
+# address only after LOGIN_ADDRESS_FAILURE_LIMIT failures over all accounts (one device trying name after
+# name still stops, but a hall's worth of typos at shift change does not lock everyone out). A lock lasts
+# LOGIN_LOCKOUT_MINUTES after the last failure that counts; an administrator can lift it at once (Access
+# attempts in the admin, or `manage.py axes_reset_username NAME`).
+def _at_least_one(name, default):
+    value = env.int(name, default=default)
+    if value < 1:
+        raise ImproperlyConfigured(f"{name} must be a whole number, 1 or more; got {value}.")
+    return value
+
+
+LOGIN_FAILURE_LIMIT = _at_least_one("LOGIN_FAILURE_LIMIT", 5)
+LOGIN_ADDRESS_FAILURE_LIMIT = _at_least_one("LOGIN_ADDRESS_FAILURE_LIMIT", 50)
+LOGIN_LOCKOUT_MINUTES = _at_least_one("LOGIN_LOCKOUT_MINUTES", 15)
+# X-Forwarded-For is believed only for this many reverse proxies in front of the app that each append the
+# address they were reached from (nginx: proxy_add_x_forwarded_for). 0: the connection's address is the
+# client's, and the header, which any client can write, is ignored. Behind a proxy, leaving it 0 makes every
+# sign-in come from the proxy's one address.
+REVERSE_PROXY_COUNT = env.int("REVERSE_PROXY_COUNT", default=0)
+if REVERSE_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("REVERSE_PROXY_COUNT must be 0 or more.")
+
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked account or address before its password is checked.
+    "logbook_site.login_throttle.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+# Either one locks: the account (any address) or the address (any account), each against its own limit.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_HANDLER = "logbook_site.login_throttle.ShopFloorHandler"
+AXES_CLIENT_IP_CALLABLE = "logbook_site.login_throttle.client_address"
+# The login page again, with the reason and the time to try again (not a bare 429).
+AXES_LOCKOUT_CALLABLE = "logbook_site.login_throttle.lockout_page"
+# Tries during a lock are refused without being counted: the time on the page stays true, and typing the
+# right password once more does not make the wait longer.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# Only failures are kept, which throttling needs; a record of every person's sign-ins and sign-outs would
+# be a log of staff presence nobody asked for.
+AXES_DISABLE_ACCESS_LOG = True
 
 
 # --- Time and language ------------------------------------------------------------------------------
