@@ -32,6 +32,7 @@ from floor.models import (
 from floor.reporting import record_remedy
 from floor.search import refresh_search_document, search
 from floor.seen_before import seen_before, similar_issues
+from floor.templatetags.logbook import person
 from floor.uploads import UploadRejected, delete_files, inspect_upload, store_attachment
 
 PAGE_SIZE = 50
@@ -157,6 +158,20 @@ def _when(value):
     return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
+# What makes Excel, LibreOffice and Google Sheets read a cell as a formula (tab and carriage return too,
+# as some of them skip leading white space before looking).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_cell(value):
+    """A CSV cell a spreadsheet shows as typed. Text that it would run as a formula (a description
+    starting with "=HYPERLINK(", a part number "-12+3") gets a leading single quote, as OWASP advises
+    against CSV injection; numbers, which only the numeric columns hold, stay numbers, negative too."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def _export_rows(issues):
     writer = csv.writer(_Echo())
     # A byte-order mark first, so that Excel reads the file as UTF-8 (umlauts, µ, Ø).
@@ -164,7 +179,7 @@ def _export_rows(issues):
     for issue in issues:
         remedies = list(issue.remedies.all())
         downtime = issue.downtime
-        yield writer.writerow([
+        yield writer.writerow(spreadsheet_cell(cell) for cell in [
             issue.pk,
             _when(issue.reported_at),
             issue.machine.name if issue.machine else "",
@@ -176,8 +191,8 @@ def _export_rows(issues):
             issue.get_status_display(),
             issue.get_priority_display(),
             "yes" if issue.is_runnable else "no",
-            issue.reporter_name or (issue.reported_by.get_username() if issue.reported_by else ""),
-            issue.assigned_to.get_username() if issue.assigned_to else "",
+            issue.reporter_name or person(issue.reported_by),
+            person(issue.assigned_to),
             _when(issue.machine_stopped_at),
             _when(issue.machine_running_again_at),
             _when(issue.resolved_at),

@@ -233,6 +233,70 @@ def test_export_gives_downtime_minutes(client, maintenance, shop):
     assert {r["Issue"]: r["Downtime minutes"] for r in rows}[str(issue.pk)] == "95"
 
 
+def export(client, **params):
+    response = client.get(reverse("desk_export"), params)
+    assert response.status_code == 200
+    body = b"".join(response.streaming_content)
+    assert body.startswith("\ufeff".encode())
+    return list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
+
+
+@pytest.mark.parametrize("typed", ["=HYPERLINK(\"http://x\",\"y\")", "+1+1", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd",
+                                   "-5 mm offset"])
+def test_export_neutralises_what_a_spreadsheet_would_run_as_a_formula(client, maintenance, operator, typed):
+    # OWASP's advice on CSV injection: a leading quote makes the cell text.
+    machine = Machine.objects.create(name=typed)
+    issue = report_issue(machine=machine, category="alarm", by=operator, description=typed, reporter_name=typed,
+                         alarm_codes=["SV0401"])
+    record_remedy(issue=issue, description=typed, by=maintenance, minutes_spent=15, parts_used=typed)
+    client.force_login(maintenance)
+    row, = export(client)
+    issue.refresh_from_db()
+    remedy = issue.remedies.get()
+    for column, stored in [("Machine", machine.name), ("Description", issue.description),
+                           ("Reported by", issue.reporter_name),
+                           ("Remedies", f"{remedy.description} [parts: {remedy.parts_used}]")]:
+        # Forms strip what is typed; a leading tab or return survives only in names from the ERP.
+        assert row[column] == ("'" + stored if stored.startswith(typed) else stored), column
+    assert row["Machine"] == "'" + typed
+    # Numbers stay numbers a spreadsheet can add up.
+    assert row["Issue"] == str(issue.pk) and row["Remedy minutes"] == "15"
+    assert row["Alarm codes"] == "SV0401"
+
+
+def test_export_leaves_plain_text_and_numbers_alone(client, maintenance, shop):
+    client.force_login(maintenance)
+    rows = {int(r["Issue"]): r for r in export(client)}
+    old = rows[shop["old"].pk]
+    assert old["Description"] == "spindle oil temperature alarm"
+    assert old["Remedy minutes"] == "45" and old["Reported at"][:2] == "20"
+
+
+def test_numbers_in_numeric_columns_are_never_quoted():
+    from floor.desk import spreadsheet_cell
+
+    assert [spreadsheet_cell(v) for v in (-5, 0, 42, -1.5, "")] == [-5, 0, 42, -1.5, ""]
+    assert [spreadsheet_cell(v) for v in ("-5", "=1", "@a", "\ta", "\ra", "+1")] == \
+        ["'-5", "'=1", "'@a", "'\ta", "'\ra", "'+1"]
+    assert spreadsheet_cell("Reseated CX4 - it runs") == "Reseated CX4 - it runs"
+
+
+def test_export_names_people_as_the_desk_does(client, maintenance, operator, machine, django_user_model):
+    nameless = django_user_model.objects.create_user(username="j.doe")
+    named = report_issue(machine=machine, category="alarm", by=operator, description="a")
+    typed = report_issue(machine=machine, category="alarm", by=nameless, reporter_name="Kai at M-01",
+                         description="b")
+    unnamed = report_issue(machine=machine, category="alarm", by=nameless, description="c")
+    named.assign(maintenance, by=maintenance)
+    maintenance.first_name, maintenance.last_name = "Marek", "Nowak"
+    maintenance.save()
+    client.force_login(maintenance)
+    rows = {int(r["Issue"]): r for r in export(client)}
+    assert (rows[named.pk]["Reported by"], rows[named.pk]["Assigned to"]) == ("Olga", "Marek Nowak")
+    assert rows[typed.pk]["Reported by"] == "Kai at M-01"
+    assert (rows[unnamed.pk]["Reported by"], rows[unnamed.pk]["Assigned to"]) == ("j.doe", "")
+
+
 def test_upgrade_fills_search_documents_of_existing_issues(client, maintenance, shop):
     """Migration 0004 gives issues from before it a search document (set-based on PostgreSQL)."""
     from floor.models import Issue
