@@ -283,14 +283,14 @@ def _after_change(request, issue):
     return redirect("issue_detail", pk=issue.pk)
 
 
-def _conflict(request, issue, error):
+def _conflict(request, issue, error, **extra):
     message = (
         "Someone else changed this issue while you were looking at it. Here it is as it is now; "
         "nothing of yours was saved. Check it and try again."
         if isinstance(error, StaleIssue) else str(error)
     )
     return _issue_response(request, issue, status=409 if isinstance(error, StaleIssue) else 400,
-                           action_error=message)
+                           action_error=message, **extra)
 
 
 @require_safe
@@ -402,5 +402,9 @@ def issue_remedy(request, pk):
     except (StaleIssue, InvalidTransition) as e:
         for attachment in stored:  # their rows were rolled back; the files must go too
             delete_files(attachment)
-        return _conflict(request, issue, e)
+        # What was typed comes back in the form (a remedy can be minutes of writing); a browser cannot
+        # be given files back, so those have to be chosen again.
+        form.add_error(None, "Your remedy was not saved; it is still here. Check the issue as it is now, then "
+                             "save again" + (", and choose the photos or video again." if uploads else "."))
+        return _conflict(request, issue, e, remedy_form=form)
     return _after_change(request, issue)

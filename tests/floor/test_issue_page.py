@@ -145,6 +145,42 @@ def test_resolving_remedy_with_a_stale_version_saves_nothing(client, maintenance
     assert issue.remedies.count() == 0 and Attachment.objects.count() == 0 and issue.status == Status.OPEN
 
 
+def test_a_remedy_sent_on_a_stale_version_keeps_what_was_typed(client, maintenance, manager, issue):
+    loaded = issue.version
+    issue.set_status(Status.IN_PROGRESS, by=manager)
+    client.force_login(maintenance)
+    typed = {"description": "Reseated the CX4 connector <X axis>", "minutes_spent": "35",
+             "parts_used": "Fuse 2 A", "resolve": "on"}
+    response = post(client, "issue_remedy", issue, version=loaded, **typed)
+    assert response.status_code == 409
+    page = response.content.decode()
+    assert page.strip().startswith('<div id="issue-main"')
+    assert "Someone else changed this issue" in page and "Your remedy was not saved" in page
+    assert ">Reseated the CX4 connector &lt;X axis&gt;</textarea>" in page
+    assert 'value="35"' in page and ">Fuse 2 A</textarea>" in page
+    assert 'name="resolve" class="h-5 w-5" checked' in page
+    issue.refresh_from_db()
+    assert f'name="version" value="{issue.version}"' in page  # the next save is at the fresh version
+    assert issue.remedies.count() == 0
+
+    response = post(client, "issue_remedy", issue, version=issue.version, **typed)
+    assert response.status_code == 200
+    issue.refresh_from_db()
+    assert issue.status == Status.RESOLVED
+    assert issue.remedies.get().description == "Reseated the CX4 connector <X axis>"
+
+
+def test_a_stale_remedy_with_photos_asks_for_them_again(client, maintenance, manager, issue):
+    loaded = issue.version
+    issue.set_priority(3, by=manager)
+    client.force_login(maintenance)
+    response = post(client, "issue_remedy", issue, description="fixed", resolve="on", version=loaded,
+                    files=[SimpleUploadedFile("a.jpg", images.photo())])
+    assert response.status_code == 409
+    page = response.content.decode()
+    assert "choose the photos or video again" in page and ">fixed</textarea>" in page
+
+
 def test_assign_to_me_and_to_someone(client, maintenance, manager, issue):
     client.force_login(maintenance)
     post(client, "issue_assign", issue, assignee="me")
