@@ -590,6 +590,20 @@ class Attachment(models.Model):
     def is_being_read(self):
         return self.reading == Attachment.Reading.QUEUED
 
+    @property
+    def reading_note(self):
+        """What the form's preview says about reading the photo, or "" when its codes say it all."""
+        Reading = Attachment.Reading
+        if self.reading == Reading.READ:
+            return "" if self.ocr_alarm_codes else "No alarm code found on this photo."
+        return {
+            Reading.QUEUED: "Reading the screen…",
+            Reading.TIMEOUT: "The screen took too long to read. Type the code.",
+            Reading.BUSY: "The server is busy reading other photos. Type the code.",
+            Reading.UNAVAILABLE: "Reading the screen is not available on this server. Type the code.",
+            Reading.FAILED: "The photo could not be read. Type the code.",
+        }.get(self.reading, "")
+
 
 class IssueEvent(models.Model):
     class Kind(models.TextChoices):
@@ -601,6 +615,7 @@ class IssueEvent(models.Model):
         RUNNABLE_CHANGED = "runnable_changed", "Machine state changed"
         REMEDY_ADDED = "remedy_added", "Remedy recorded"
         ATTACHMENT_ADDED = "attachment_added", "Attachment added"
+        CODES_READ = "codes_read", "Alarm code read from a photo"
         AI_DONE = "ai_done", "AI text ready"
         AI_FAILED = "ai_failed", "AI failed"
 
@@ -638,6 +653,8 @@ class IssueEvent(models.Model):
                 return f"Priority: {self.from_value} → {self.to_value}"
             case Kind.RUNNABLE_CHANGED:
                 return "Machine running again" if self.to_value == "running" else "Machine stopped"
+            case Kind.CODES_READ:
+                return f"Alarm code read from the photo: {self.to_value}"
             case Kind.AI_DONE:
                 return f"AI title: {self.to_value}"
             case Kind.AI_FAILED:

@@ -70,6 +70,28 @@ _TARGET_TEXT_HEIGHT = 30
 _MAX_OCR_PIXELS = 3_200_000
 
 
+# Pictures with more pixels than this are refused before they are decoded (a small PNG can claim 88
+# megapixels and cost 700 MB to decode). JPEGs decode at a fraction of their size (draft mode), so a
+# 108 MP phone photo, the largest real one, is fine; no screenshot or HEIC photo comes near the other limit.
+_MAX_PIXELS_DRAFTABLE = 120_000_000
+_MAX_PIXELS = 60_000_000
+_DRAFTABLE = {"JPEG", "MPO"}
+
+
+def too_many_pixels(image: Image.Image) -> bool:
+    """Whether an opened, not yet decoded picture is too large to decode."""
+    limit = _MAX_PIXELS_DRAFTABLE if image.format in _DRAFTABLE else _MAX_PIXELS
+    return image.width * image.height > limit
+
+
+def decode_small(image: Image.Image, size: int = 2000) -> None:
+    """Decode an opened picture completely, a JPEG at the smallest scale that keeps `size` pixels a side
+    (a corrupt or truncated file fails here either way)."""
+    if image.format in _DRAFTABLE:
+        image.draft("RGB", (size, size))
+    image.load()
+
+
 class OcrError(Exception):
     """Base class of everything `read_image` raises."""
 
@@ -315,6 +337,8 @@ class _Decoded:
     def _decode(self, *, draft: bool) -> Image.Image:
         try:
             image = Image.open(io.BytesIO(self._data))
+            if too_many_pixels(image):
+                raise UnreadableImage("the picture has too many pixels to decode")
             self._full_width = image.width if _exif_keeps_width(image) else image.height
             if draft:
                 # JPEG decodes at 1/2, 1/4 or 1/8 scale for almost nothing; draft picks the smallest

@@ -1,13 +1,28 @@
 """Reporting an issue and recording a remedy: the one way each comes into being."""
 
+from dataclasses import dataclass
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from floor import locks
 from floor.alarm_codes import normalise_code
-from floor.models import AIState, Attachment, Category, Issue, IssueAlarmCode, IssueEvent, Priority, Remedy
+from floor.models import (
+    OPEN_STATUSES,
+    AIState,
+    Attachment,
+    Category,
+    Issue,
+    IssueAlarmCode,
+    IssueEvent,
+    Priority,
+    Remedy,
+)
 from floor.search import refresh_search_document
 from floor.tasks import enqueue_after_commit, request_remedy_text, summarise_issue
+from floor.uploads import delete_attachment
 
 TITLE_MAX = 80
 
@@ -54,17 +69,21 @@ def report_issue(
     the same submission_token raises IntegrityError (the caller finds the first issue).
     """
     reported_at = reported_at or timezone.now()
-    codes = []
-    for item in alarm_codes:
-        code, family = (item, "") if isinstance(item, str) else item
-        code = normalise_code(code)
-        if code and code not in [c for c, _ in codes]:
-            codes.append((code, family))
+    codes = _normalised(alarm_codes)
     if not is_runnable:
         machine_stopped_at = machine_stopped_at or reported_at
     description = (description or "").strip()
 
     with transaction.atomic():
+        if submission_token:
+            # The form's photos may be arriving or being read right now (floor/uploads.py and
+            # floor/screen_reading.py take the same lock): each then sees the other's work.
+            locks.hold(f"form:{submission_token}")
+            photos = Attachment.objects.filter(pending_token=submission_token, issue__isnull=True)
+            if not codes:
+                # Nothing typed: the codes read from the form's photos (the operator sent before tapping one).
+                codes = _normalised((found["code"], found.get("family", ""))
+                                    for photo in photos for found in photo.ocr_alarm_codes)
         issue = Issue.objects.create(
             machine=machine,
             category=category,
@@ -86,13 +105,108 @@ def report_issue(
             issue=issue, kind=IssueEvent.Kind.CREATED, to_value=issue.status, actor=by, created_at=reported_at
         )
         if submission_token:
-            Attachment.objects.filter(pending_token=submission_token, issue__isnull=True).update(
-                issue=issue, pending_token=None
-            )
+            # The token stays on the photos: a resend of the same photo is then known (floor/uploads.py).
+            photos.update(issue=issue)
         refresh_search_document(issue)
         if issue.ai_state == AIState.PENDING:
             enqueue_after_commit(summarise_issue, issue.pk)
     return issue
+
+
+def _normalised(alarm_codes):
+    """(code, family) pairs, normalised, each code once, in order; items are strings or pairs."""
+    codes = []
+    for item in alarm_codes:
+        code, family = (item, "") if isinstance(item, str) else item
+        code = normalise_code(code)
+        if code and code not in [c for c, _ in codes]:
+            codes.append((code, family))
+    return codes
+
+
+# An identical report from the same person on the same machine within this time is the same report sent
+# again: back and Send, a reload and Send, or Send again after the Wi-Fi dropped the answer. Each of those
+# gives the form a new token, so the token alone cannot tell.
+DUPLICATE_WINDOW = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class Submitted:
+    issue: Issue
+    created: bool  # False: this report had been sent already, and `issue` is the one it made
+
+
+def submit_report(*, machine, category, description, alarm_codes, is_runnable, by, reporter_name, token):
+    """A report sent from a floor form: the issue it makes, or the one it already made.
+
+    The same form (its token) never makes two issues, and neither does the same report sent again from
+    a fresh copy of the form within DUPLICATE_WINDOW; the photos of such a copy go onto the issue, each
+    file once. Anything that differs (another category, a word more) is a new report.
+    """
+    with transaction.atomic():
+        locks.hold(f"form:{token}")
+        existing = Issue.objects.filter(submission_token=token).first()
+        if existing:
+            return Submitted(existing, created=False)
+        # One machine's reports one at a time, so two copies of one report sent at once are seen too.
+        locks.hold(f"machine-reports:{machine.pk}")
+        duplicate = _same_report(machine=machine, category=category, description=description,
+                                 alarm_codes=alarm_codes, is_runnable=is_runnable, by=by, reporter_name=reporter_name)
+        if duplicate:
+            _move_photos(token=token, issue=duplicate)
+            return Submitted(duplicate, created=False)
+        issue = report_issue(machine=machine, category=category, description=description, alarm_codes=alarm_codes,
+                             is_runnable=is_runnable, by=by, reporter_name=reporter_name, submission_token=token)
+        return Submitted(issue, created=True)
+
+
+def _same_report(*, machine, category, description, alarm_codes, is_runnable, by, reporter_name):
+    candidates = Issue.objects.filter(
+        machine=machine, category=category, is_runnable=is_runnable, reported_by=by,
+        reporter_name=(reporter_name or "").strip(), description=(description or "").strip(),
+        status__in=OPEN_STATUSES, reported_at__gte=timezone.now() - DUPLICATE_WINDOW,
+    ).prefetch_related("alarm_codes").order_by("-reported_at")
+    typed = {code for code, _ in _normalised(alarm_codes)}
+    for issue in candidates:
+        if not typed or {c.code for c in issue.alarm_codes.all()} == typed:
+            return issue
+    return None
+
+
+def _move_photos(*, token, issue):
+    """The pending photos of a form go onto `issue`, except files the issue already has."""
+    have = set(issue.attachments.exclude(sha256=None).values_list("sha256", flat=True))
+    for photo in Attachment.objects.filter(pending_token=token, issue__isnull=True):
+        if photo.sha256 in have:
+            delete_attachment(photo)
+            continue
+        have.add(photo.sha256)
+        photo.issue = issue
+        photo.save(update_fields=["issue"])
+        IssueEvent.objects.create(issue=issue, kind=IssueEvent.Kind.ATTACHMENT_ADDED, actor=photo.uploaded_by,
+                                  to_value=photo.original_name[:200])
+        if photo.ocr_alarm_codes:
+            take_codes_from_photo(issue=issue, attachment=photo)
+
+
+def take_codes_from_photo(*, issue, attachment):
+    """A photo's alarm codes become its issue's when the issue has none yet (the report went out before
+    the photo was read, or without the code being typed). Codes someone typed are never overruled."""
+    with transaction.atomic():
+        issue = Issue.objects.select_for_update().get(pk=issue.pk)
+        if issue.alarm_codes.exists():
+            return
+        codes = _normalised((found["code"], found.get("family", "")) for found in attachment.ocr_alarm_codes)
+        if not codes:
+            return
+        IssueAlarmCode.objects.bulk_create(IssueAlarmCode(issue=issue, code=c, family=f) for c, f in codes)
+        if issue.title == make_title(category=issue.category, description=issue.description):
+            Issue.objects.filter(pk=issue.pk).update(
+                title=make_title(category=issue.category, alarm_codes=[c for c, _ in codes],
+                                 description=issue.description))
+        IssueEvent.objects.create(issue=issue, kind=IssueEvent.Kind.CODES_READ,
+                                  to_value=", ".join(c for c, _ in codes)[:200])
+        refresh_search_document(issue)
 
 
 def record_remedy(*, issue, description, by, minutes_spent=None, parts_used="", performed_at=None):

@@ -22,5 +22,6 @@ urlpatterns = [
     # The QR labels point here: keep it short and stable.
     path("m/<uuid:machine_id>/", views.machine_page, name="machine_page"),
     path("m/<uuid:machine_id>/attachments/", views.upload_attachment, name="upload_attachment"),
+    path("m/<uuid:machine_id>/attachments/<int:pk>/", views.attachment_preview, name="attachment_preview"),
     path("m/<uuid:machine_id>/attachments/<int:pk>/remove/", views.remove_attachment, name="remove_attachment"),
 ]

@@ -5,7 +5,7 @@ import segno
 from django.conf import settings
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import SuspiciousFileOperation
-from django.db import IntegrityError
+from django.contrib import messages
 from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest
@@ -16,14 +16,14 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST, require_safe
 from django_htmx.http import HttpResponseClientRedirect
 
-from floor import ocr
+from floor import photos
 from floor.alarm_codes import normalise_code
 from floor.forms import LabelsForm, MachineSearchForm, ReportForm
 from floor.models import OPEN_STATUSES, AIState, Attachment, Issue, Machine, Remedy
-from floor.reporting import report_issue
+from floor.reporting import submit_report
 from floor.seen_before import seen_before
 from floor.tasks import request_issue_text
-from floor.uploads import UploadRejected, delete_attachment, store_attachment
+from floor.uploads import FILES_PER_REQUEST, UploadRejected, delete_attachment, max_bytes, refuse_oversized_body
 
 RECENTLY_CLOSED = 5
 # Under the alarm-code field the panel must not push the form off the screen.
@@ -100,10 +100,12 @@ def _machine_context(request, machine, form):
         "closed_issues": list(issues.exclude(status__in=OPEN_STATUSES)[:RECENTLY_CLOSED]),
         "seen": seen_before(codes=codes or [], machine=machine, limit=SEEN_BEFORE_IN_FORM),
         "upload_max_mb": settings.UPLOAD_MAX_MB,
+        "upload_max_bytes": max_bytes(),
     }
 
 
 @permission_required("floor.view_issue", raise_exception=True)
+@refuse_oversized_body
 def machine_page(request, machine_id):
     machine = _get_machine(machine_id)
     if request.method == "POST":
@@ -120,38 +122,38 @@ def _report(request, machine):
     token = _token(request.POST.get("token"))
     if token is None:
         return HttpResponseBadRequest("The form is incomplete; reload the page.")
-    # Sent already (a double tap, a retry after the Wi-Fi dropped, back and resend): show that issue.
+    # Sent already (a double tap, a retry after the Wi-Fi dropped): show that issue, store nothing again.
     existing = Issue.objects.filter(submission_token=token).first()
     if existing:
         return _to_confirmation(request, existing)
 
-    # Files sent with the form itself (browsers without JavaScript) are kept as pending uploads first,
-    # so they survive a form that comes back with errors.
+    # Files sent with the form itself (browsers without JavaScript, or a photo still in the file input)
+    # are kept as the form's uploads first, so they survive a form that comes back with errors; a file
+    # the form uploaded already is known by its content and not stored twice. They are read in the
+    # background: the report never waits for OCR.
     rejected = []
-    for upload in request.FILES.getlist("files"):
+    for upload in request.FILES.getlist("files")[:FILES_PER_REQUEST]:
         try:
-            _store_pending(request, upload, token)
+            photos.receive(upload=upload, by=request.user, token=token, wait=False)
         except UploadRejected as e:
             rejected.append(f"{upload.name}: {e}")
     has_attachments = Attachment.objects.filter(pending_token=token, issue__isnull=True).exists()
     form = ReportForm(request.POST, has_attachments=has_attachments)
     if form.is_valid() and not rejected:
         request.session["reporter_name"] = form.cleaned_data["reporter_name"]
-        try:
-            issue = report_issue(
-                machine=machine,
-                category=form.cleaned_data["category"],
-                description=form.cleaned_data["description"],
-                alarm_codes=form.cleaned_data["alarm_codes"],
-                is_runnable=form.is_runnable,
-                by=request.user,
-                reporter_name=form.cleaned_data["reporter_name"],
-                submission_token=token,
-            )
-        except IntegrityError:
-            # The same form arrived twice at once; the other request created the issue.
-            issue = Issue.objects.get(submission_token=token)
-        return _to_confirmation(request, issue)
+        submitted = submit_report(
+            machine=machine,
+            category=form.cleaned_data["category"],
+            description=form.cleaned_data["description"],
+            alarm_codes=form.cleaned_data["alarm_codes"],
+            is_runnable=form.is_runnable,
+            by=request.user,
+            reporter_name=form.cleaned_data["reporter_name"],
+            token=token,
+        )
+        if not submitted.created:
+            messages.info(request, f"This report had been sent already, as {submitted.issue.number}.")
+        return _to_confirmation(request, submitted.issue)
     for message in rejected:
         form.add_error(None, message)
     template = "floor/machine.html"
@@ -174,37 +176,12 @@ def _to_confirmation(request, issue):
     return redirect(url)
 
 
-def _store_pending(request, upload, token):
-    attachment = store_attachment(upload=upload, by=request.user, pending_token=token)
-    if attachment.kind == Attachment.Kind.IMAGE:
-        _read_alarm_screen(attachment)
-    return attachment
-
-
-def _read_alarm_screen(attachment):
-    """OCR the photo within the configured budget; the form never depends on it succeeding."""
-    try:
-        with attachment.file.open("rb") as f:
-            result = ocr.read_image(f, timeout=settings.OCR_TIMEOUT_SECONDS)
-    except ocr.OcrUnavailable:
-        attachment.ocr_note = "Reading the screen is not available on this server. Type the code."
-    except ocr.OcrTimeout:
-        attachment.ocr_note = "The screen took too long to read. Type the code."
-    except ocr.OcrError:
-        attachment.ocr_note = "The photo could not be read. Type the code."
-    else:
-        attachment.ocr_text = result.text
-        attachment.ocr_alarm_codes = [{"code": c.code, "family": c.family, "line": c.line}
-                                      for c in result.alarm_codes]
-        attachment.save(update_fields=["ocr_text", "ocr_alarm_codes"])
-        attachment.ocr_note = "" if result.alarm_codes else "No alarm code found on this photo."
-
-
 @require_POST
 @permission_required("floor.add_attachment", raise_exception=True)
+@refuse_oversized_body
 def upload_attachment(request, machine_id):
-    """A photo or video chosen in the form: stored at once as pending, read for alarm codes, and
-    answered with its preview."""
+    """A photo or video chosen in the form: stored at once with the form's token, read for alarm codes,
+    and answered with its preview (with the codes, or "being read" while the readers are busy)."""
     machine = _get_machine(machine_id)
     token = _token(request.POST.get("token"))
     if token is None:
@@ -213,21 +190,44 @@ def upload_attachment(request, machine_id):
     uploads = request.FILES.getlist("files")
     if not uploads:
         context["error"] = "No file arrived. Try again."
+    elif len(uploads) > FILES_PER_REQUEST:
+        context["error"] = f"At most {FILES_PER_REQUEST} files at once."
+        uploads = []
     attachments = []
     for upload in uploads:
         try:
-            attachments.append(_store_pending(request, upload, token))
+            attachments.append(photos.receive(upload=upload, by=request.user, token=token))
         except UploadRejected as e:
             context["error"] = f"{upload.name}: {e}"
     context["attachments"] = attachments
-    # One code found and the field still empty: fill it in, saving the operator a tap.
-    found = [c["code"] for a in attachments for c in a.ocr_alarm_codes]
-    typed = request.POST.get("alarm_codes", "").strip()
-    if len(set(found)) == 1 and not typed:
-        context["fill_code"] = found[0]
-        context["form"] = ReportForm(initial={"alarm_codes": found[0]})
-        context["seen"] = seen_before(codes=found[:1], machine=machine, limit=SEEN_BEFORE_IN_FORM)
+    context.update(_code_from_photos(machine, attachments, typed=request.POST.get("alarm_codes", "")))
     return render(request, "floor/machine.html#upload-result", context)
+
+
+def _code_from_photos(machine, attachments, *, typed):
+    """One code found and the field still empty: fill it in, saving the operator a tap."""
+    found = [code for attachment in attachments for code in attachment.found_codes]
+    if len(set(found)) != 1 or typed.strip():
+        return {}
+    return {
+        "fill_code": found[0],
+        "form": ReportForm(initial={"alarm_codes": found[0]}),
+        "seen": seen_before(codes=found[:1], machine=machine, limit=SEEN_BEFORE_IN_FORM),
+    }
+
+
+@require_safe
+@permission_required("floor.view_attachment", raise_exception=True)
+def attachment_preview(request, machine_id, pk):
+    """A photo's preview in the form, asked for again while it is being read; stops the asking once read."""
+    machine = _get_machine(machine_id)
+    attachment = get_object_or_404(Attachment, pk=pk, pending_token=_token(request.GET.get("token")))
+    attachment = photos.current(attachment)
+    context = {"machine": machine, "attachments": [attachment], "token": attachment.pending_token}
+    if not attachment.is_being_read:
+        context.update(_code_from_photos(machine, [attachment], typed=request.GET.get("alarm_codes", "")))
+    return render(request, "floor/machine.html#upload-result", context,
+                  status=200 if attachment.is_being_read else STOP_POLLING)
 
 
 @require_POST
@@ -245,6 +245,8 @@ def remove_attachment(request, machine_id, pk):
 def seen_before_panel(request):
     """Earlier issues with the alarm code being typed; follows the alarm-code field as it changes."""
     raw = request.GET.get("alarm_codes", "")[:200]
+    # A NUL cannot be stored or compared in PostgreSQL text: it is no part of any code.
+    raw = raw.replace("\x00", "")
     codes = [c for c in (normalise_code(part) for part in raw.replace(";", ",").split(",")) if c][:5]
     machine = None
     machine_id = _token(request.GET.get("machine"))

@@ -6,6 +6,7 @@ file) through django-environ. Every variable is listed in env_example.txt and in
 With nothing configured the app runs for development: SQLite, DEBUG on, AI off.
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -259,6 +260,14 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 # form never waits longer for it.
 TESSERACT_CMD = env.str("TESSERACT_CMD", default="tesseract")
 OCR_TIMEOUT_SECONDS = env.float("OCR_TIMEOUT_SECONDS", default=6.0)
+# Photos read at once on this machine, by all server processes together (floor/photos.py): one per core
+# keeps reading from crowding out every other request.
+OCR_CONCURRENCY = env.int("OCR_CONCURRENCY", default=len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                          else (os.cpu_count() or 1))
+if OCR_CONCURRENCY < 1:
+    raise ImproperlyConfigured("OCR_CONCURRENCY must be a whole number, 1 or more.")
+# The readers' lock files (one per slot). Every server process of the machine must see the same folder.
+OCR_SLOTS_DIR = env.str("OCR_SLOTS_DIR", default="") or None
 
 
 # --- AI ---------------------------------------------------------------------------------------------

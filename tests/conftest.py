@@ -12,6 +12,13 @@ PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture(autouse=True)
+def own_ocr_slots(settings, tmp_path_factory):
+    # The photo readers' slots are shared by every process of the machine; a test run has its own, so
+    # another run on the same machine does not take its turns.
+    settings.OCR_SLOTS_DIR = str(tmp_path_factory.getbasetemp() / "ocr-slots")
+
+
+@pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     # Real hashing costs a third of a second per user; the tests are not about it.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -33,6 +33,31 @@ def photo(size=(400, 300), fmt="JPEG", exif_orientation=None):
     return out.getvalue()
 
 
+def video(fmt="mp4", frames=10):
+    """A real, tiny video file (MP4, MOV or AVI), written by OpenCV's bundled FFmpeg."""
+    import tempfile
+    from pathlib import Path
+
+    import cv2
+    import numpy as np
+
+    codec = {"mp4": "mp4v", "mov": "mp4v", "avi": "MJPG"}[fmt]
+    with tempfile.TemporaryDirectory() as folder:
+        path = str(Path(folder) / f"clip.{fmt}")
+        writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*codec), 10, (64, 48))
+        for i in range(frames):
+            writer.write(np.full((48, 64, 3), i * 20, np.uint8))
+        writer.release()
+        return Path(path).read_bytes()
+
+
+def pixel_bomb():
+    """A small PNG (a few hundred kB) that decodes to 88 megapixels."""
+    out = io.BytesIO()
+    Image.new("1", (11_000, 8_000)).save(out, "PNG", optimize=True)
+    return out.getvalue()
+
+
 def mp4_header():
     """The first bytes of an MP4 file (an ftyp box), enough to be recognised by its signature."""
     return b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + b"\x00" * 2000

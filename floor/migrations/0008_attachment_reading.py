@@ -37,5 +37,10 @@ class Migration(migrations.Migration):
             model_name='attachment',
             constraint=models.UniqueConstraint(fields=('pending_token', 'sha256'), name='attachment_once_per_form'),
         ),
+        migrations.AlterField(
+            model_name='issueevent',
+            name='kind',
+            field=models.CharField(choices=[('created', 'Reported'), ('status_changed', 'Status changed'), ('reopened', 'Reopened'), ('assigned', 'Assigned'), ('priority_changed', 'Priority changed'), ('runnable_changed', 'Machine state changed'), ('remedy_added', 'Remedy recorded'), ('attachment_added', 'Attachment added'), ('codes_read', 'Alarm code read from a photo'), ('ai_done', 'AI text ready'), ('ai_failed', 'AI failed')], max_length=20),
+        ),
         migrations.RunPython(mark_floor_photos_read, migrations.RunPython.noop),
     ]

@@ -3,23 +3,119 @@
 (function () {
   "use strict";
 
-  // Upload progress on the floor form's photo input.
-  document.addEventListener("htmx:xhr:progress", function (event) {
-    var bar = event.target.closest("form") && event.target.closest("form").querySelector("[data-upload-progress]");
-    if (bar && event.detail.lengthComputable) {
-      bar.value = Math.round((event.detail.loaded / event.detail.total) * 100);
+  // --- Photos chosen in the floor form --------------------------------------------------------------
+  // Each chosen file is sent on its own, one after the other, the moment it is chosen, with a progress
+  // bar; the server answers with its preview (and the code read from it). The input is emptied at once,
+  // so the report never carries a file a second time. "Send report" waits for photos still on the way.
+  var uploads = { queue: [], busy: false, waitingSend: null };
+
+  function uploadInput() { return document.querySelector("[data-upload]"); }
+
+  function showUploadError(text, file) {
+    var previews = document.getElementById("previews");
+    if (!previews) return;
+    var item = document.createElement("li");
+    item.className = "flex flex-wrap items-center gap-3 rounded-xl border-2 border-amber-400 bg-amber-50 p-3 " +
+      "text-lg font-semibold text-amber-900";
+    item.setAttribute("role", "alert");
+    item.setAttribute("data-upload-error", "");
+    var message = document.createElement("span");
+    message.textContent = text;
+    item.appendChild(message);
+    if (file) {
+      var retry = document.createElement("button");
+      retry.type = "button";
+      retry.className = "btn-secondary min-h-12";
+      retry.textContent = "Send the photo again";
+      retry.addEventListener("click", function () { item.remove(); enqueue([file]); });
+      item.appendChild(retry);
     }
+    previews.appendChild(item);
+  }
+
+  function setUploading(on) {
+    var status = document.getElementById("upload-status");
+    if (status) status.classList.toggle("htmx-request", on);
+    var bar = document.querySelector("[data-upload-progress]");
+    if (bar) bar.value = 0;
+  }
+
+  function enqueue(files) {
+    var input = uploadInput();
+    var limit = input ? Number(input.dataset.maxBytes) : 0;
+    files.forEach(function (file) {
+      if (limit && file.size > limit) {
+        showUploadError(file.name + ": the file is " + (file.size / 1048576).toFixed(1) + " MB; the largest " +
+          "accepted is " + Math.round(limit / 1048576) + " MB.");
+      } else {
+        uploads.queue.push(file);
+      }
+    });
+    next();
+  }
+
+  function next() {
+    if (uploads.busy) return;
+    var file = uploads.queue.shift();
+    var input = uploadInput();
+    if (!file || !input) {
+      setUploading(false);
+      if (uploads.waitingSend) {
+        var send = uploads.waitingSend;
+        uploads.waitingSend = null;
+        send.issueRequest(true);
+      }
+      return;
+    }
+    uploads.busy = true;
+    setUploading(true);
+    var form = input.form;
+    var data = new FormData();
+    data.append("token", form.elements.token.value);
+    data.append("alarm_codes", form.elements.alarm_codes ? form.elements.alarm_codes.value : "");
+    data.append("files", file, file.name);
+    var xhr = new XMLHttpRequest();
+    xhr.open("POST", input.dataset.uploadUrl);
+    xhr.setRequestHeader("X-CSRFToken", form.elements.csrfmiddlewaretoken.value);
+    xhr.setRequestHeader("HX-Request", "true");
+    xhr.upload.addEventListener("progress", function (event) {
+      var bar = document.querySelector("[data-upload-progress]");
+      if (bar && event.lengthComputable) bar.value = Math.round((event.loaded / event.total) * 100);
+    });
+    function done() { uploads.busy = false; next(); }
+    xhr.addEventListener("load", function () {
+      if (xhr.status === 200) {
+        htmx.swap("#previews", xhr.responseText, { swapStyle: "beforeend" });
+      } else if (xhr.status === 413 || xhr.status === 400) {
+        showUploadError(file.name + ": " + xhr.responseText);
+      } else {
+        showUploadError("The photo " + file.name + " did not arrive (server error " + xhr.status + ").", file);
+      }
+      done();
+    });
+    xhr.addEventListener("error", function () {
+      showUploadError("The photo did not arrive: no connection.", file);
+      done();
+    });
+    xhr.send(data);
+  }
+
+  document.addEventListener("change", function (event) {
+    var input = event.target;
+    if (!(input.matches && input.matches("[data-upload]"))) return;
+    var files = Array.prototype.slice.call(input.files || []);
+    input.value = "";
+    enqueue(files);
   });
 
-  document.addEventListener("htmx:afterRequest", function (event) {
-    var input = event.detail.elt;
-    // The photo is stored as a pending attachment now: empty the input so "Send" does not upload it again.
-    if (input.matches && input.matches("[data-upload]") && event.detail.successful) {
-      input.value = "";
-    }
-    var form = input.closest && input.closest("form");
-    var bar = form && form.querySelector("[data-upload-progress]");
-    if (bar) bar.value = 0;
+  // "Send report" pressed while a photo is still on the way: send as soon as it has arrived.
+  document.addEventListener("htmx:confirm", function (event) {
+    var form = event.detail.elt;
+    if (form.id !== "report-form" || !(uploads.busy || uploads.queue.length)) return;
+    event.preventDefault();
+    uploads.waitingSend = event.detail;
+    var note = form.querySelector("[data-send-waiting]");
+    if (note) note.classList.remove("hidden");
   });
 
   // A tap on an alarm code found on the photo puts it into the alarm-code field.
@@ -62,17 +158,6 @@
   // Flaky Wi-Fi: say what was not sent and keep everything as it is.
   function failed(event) {
     var elt = event.detail.elt;
-    if (elt.matches && elt.matches("[data-upload]")) {
-      var previews = document.getElementById("previews");
-      if (previews) {
-        var item = document.createElement("li");
-        item.className = "rounded-xl border-2 border-amber-400 bg-amber-50 p-3 text-lg font-semibold text-amber-900";
-        item.setAttribute("role", "alert");
-        item.textContent = "The photo did not arrive: no connection. Choose it again when the Wi-Fi is back.";
-        previews.appendChild(item);
-      }
-      return;
-    }
     // Only a form's own submission: a failed background refresh is retried by its next poll.
     var note = elt.tagName === "FORM" && elt.querySelector("[data-send-error]");
     if (note) note.classList.remove("hidden");
@@ -81,7 +166,9 @@
   document.addEventListener("htmx:responseError", failed);
   document.addEventListener("htmx:beforeRequest", function (event) {
     var elt = event.detail.elt;
-    var note = elt.tagName === "FORM" && elt.querySelector("[data-send-error]");
-    if (note) note.classList.add("hidden");
+    if (elt.tagName !== "FORM") return;
+    elt.querySelectorAll("[data-send-error], [data-send-waiting]").forEach(function (note) {
+      note.classList.add("hidden");
+    });
   });
 })();

@@ -115,7 +115,8 @@ def test_photo_alone_is_enough_and_is_attached_on_send(client, operator, machine
     assert response.status_code == 302
     issue = Issue.objects.get()
     assert issue.attachments.count() == 1
-    assert Attachment.objects.get().pending_token is None
+    # The form's token stays on the photo: a resend of the same file is then known.
+    assert Attachment.objects.get().pending_token == uuid.UUID(data["token"])
 
 
 def test_invalid_form_keeps_uploaded_photos(client, operator, machine):
@@ -134,7 +135,7 @@ def test_files_sent_with_the_form_itself_are_attached(client, operator, machine)
     """Without JavaScript the photo arrives with the form."""
     client.force_login(operator)
     data = fields(alarm_codes="", description="")
-    data["files"] = [SimpleUploadedFile("a.jpg", images.photo()), SimpleUploadedFile("b.mp4", images.mp4_header())]
+    data["files"] = [SimpleUploadedFile("a.jpg", images.photo()), SimpleUploadedFile("b.mp4", images.video("mp4"))]
     client.post(url(machine), data)
     assert sorted(Issue.objects.get().attachments.values_list("kind", flat=True)) == ["image", "video"]
 

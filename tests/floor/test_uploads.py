@@ -96,19 +96,89 @@ def test_empty_file_is_refused(client, operator, machine):
     assert "The file is empty." in upload(client, machine, "x.jpg", b"").content.decode()
 
 
-@pytest.mark.parametrize("name, header, content_type", [
-    ("clip.mp4", b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2", "video/mp4"),
-    ("clip.mov", b"\x00\x00\x00\x14ftypqt  \x00\x00\x00\x00qt  ", "video/quicktime"),
-    ("clip.avi", b"RIFF\x00\x10\x00\x00AVI LIST", "video/x-msvideo"),
-    ("clip.jpg", b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom", "video/mp4"),  # named wrong, is a video
+@pytest.mark.parametrize("name, fmt, content_type", [
+    ("clip.mp4", "mp4", "video/mp4"),
+    ("clip.mov", "mov", "video/quicktime"),
+    ("clip.avi", "avi", "video/x-msvideo"),
+    ("clip.jpg", "mp4", "video/mp4"),  # named wrong, is a video
 ])
-def test_videos_are_recognised_by_signature_and_not_read(client, operator, machine, name, header, content_type):
+def test_videos_are_recognised_by_their_container_and_not_read(client, operator, machine, name, fmt, content_type):
     client.force_login(operator)
-    page = upload(client, machine, name, header + b"\x00" * 4000).content.decode()
+    page = upload(client, machine, name, images.video(fmt)).content.decode()
     attachment = Attachment.objects.get()
     assert (attachment.kind, attachment.content_type) == ("video", content_type)
-    assert attachment.ocr_text == "" and not attachment.thumbnail
+    assert attachment.ocr_text == "" and not attachment.thumbnail and attachment.reading == ""
     assert "videos are not read for codes" in page
+
+
+def test_old_quicktime_file_without_a_file_type_box_is_a_video(client, operator, machine):
+    clip = images.video("mov")
+    assert clip[4:8] == b"ftyp"
+    old_style = clip[int.from_bytes(clip[:4], "big"):]  # what older cameras write: no ftyp box at all
+    client.force_login(operator)
+    upload(client, machine, "clip.mov", old_style)
+    assert Attachment.objects.get().content_type == "video/quicktime"
+
+
+@pytest.mark.parametrize("name, content", [
+    ("page.mp4", b"<html><body><script>alert(1)</script></body></html>" * 40),
+    ("setup.avi", b"MZ\x90\x00\x03" + b"\x00" * 3000),
+    ("archive.mov", b"PK\x03\x04" + b"\x00" * 3000),
+    # Signatures alone: four bytes of a box name, or a RIFF header, with anything after them.
+    ("fake.mp4", b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + b"<html>" * 500),
+    ("fake.mov", b"\x00\x00\x00\x08free" + b"MZ" * 2000),
+    ("fake.avi", b"RIFF\x00\x10\x00\x00AVI LIST" + b"\x00" * 3000),
+])
+def test_files_that_only_look_like_videos_are_refused(client, operator, machine, media, name, content):
+    client.force_login(operator)
+    page = upload(client, machine, name, content).content.decode()
+    assert "not a photo or video we can read" in page
+    assert Attachment.objects.count() == 0
+    assert not media.exists() or not any(p.is_file() for p in media.rglob("*"))
+
+
+def test_a_video_cut_short_in_transfer_is_refused(client, operator, machine):
+    client.force_login(operator)
+    page = upload(client, machine, "clip.mp4", images.video("mp4")[:-200]).content.decode()
+    assert "not a photo or video we can read" in page and Attachment.objects.count() == 0
+
+
+def test_picture_of_too_many_pixels_is_refused_before_decoding(client, operator, machine):
+    bomb = images.pixel_bomb()
+    assert len(bomb) < 1024 * 1024
+    client.force_login(operator)
+    page = upload(client, machine, "tiny.png", bomb).content.decode()
+    assert "too many pixels" in page and Attachment.objects.count() == 0
+
+
+def test_body_larger_than_its_files_may_be_is_refused_from_its_length(client, operator, machine, settings):
+    settings.UPLOAD_MAX_MB = 1
+    client.force_login(operator)
+    # The declared length decides before anything is read (a tablet need not send 200 MB to be told).
+    response = client.generic("POST", reverse("upload_attachment", args=[machine.pk]), b"x" * 100,
+                              content_type="multipart/form-data; boundary=x",
+                              headers={"Content-Length": str(50 * 1024 * 1024)})
+    assert response.status_code == 413
+    assert "at most 5 files of up to 1 MB each" in response.content.decode()
+    assert Attachment.objects.count() == 0
+
+
+def test_the_same_photo_sent_twice_with_one_form_is_stored_once(client, operator, machine, media):
+    client.force_login(operator)
+    token = uuid.uuid4()
+    photo = images.alarm_screen()
+    upload(client, machine, "a.png", photo, token=token)
+    page = upload(client, machine, "again.png", photo, token=token).content.decode()
+    assert Attachment.objects.count() == 1
+    assert 'data-alarm-code="SV0401"' in page  # the second answer shows the stored photo as read
+    assert len([p for p in media.rglob("*") if p.is_file()]) == 2  # the photo and its thumbnail
+
+
+def test_the_same_photo_with_two_forms_is_two_attachments(client, operator, machine):
+    client.force_login(operator)
+    upload(client, machine, "a.jpg", images.photo())
+    upload(client, machine, "a.jpg", images.photo())
+    assert Attachment.objects.count() == 2
 
 
 def test_exif_orientation_is_honoured_in_the_thumbnail(client, operator, machine):

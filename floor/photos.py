@@ -1,0 +1,267 @@
+"""
+Photos from the floor form: stored, then read for alarm codes without holding up the web server.
+
+Reading a photo costs about half a second of CPU. Done inside web requests, fifty tablets sending photos
+at once held every worker and the desk and dashboard waited seconds for a turn. So a photo is read by
+one background thread per server process, at low CPU priority (its Tesseract inherits it), and by at
+most `OCR_CONCURRENCY` readers on the machine at once (one lock file each): photos queue for the cores
+instead of fighting over them, and every other request keeps its CPU.
+
+The request that uploaded a photo waits for its reading while its turn comes at once, so an operator
+alone at a machine gets the codes in the same reply. When the readers are busy it answers at once with
+the photo "being read", and the preview asks again (`current`). A photo whose turn does not come within
+`QUEUE_SECONDS` is given up on ("busy"); one left "being read" by a process that died is given up on
+once it is overdue. The codes a photo gives reach its issue when the report went out first
+(`record_reading`).
+"""
+
+import fcntl
+import logging
+import os
+import queue
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db import close_old_connections, connection, transaction
+from django.utils import timezone
+
+from floor import locks, ocr, uploads
+from floor.models import Attachment, Issue
+from floor.reporting import take_codes_from_photo
+
+log = logging.getLogger(__name__)
+
+# A photo waits at most this long for a reader before it is given up on.
+QUEUE_SECONDS = 30.0
+# How much lower than the web server's the readers' CPU priority is (nice). At 10, a request that
+# wants the CPU gets about nine tenths of a core against a reader.
+NICENESS = 10
+
+Reading = Attachment.Reading
+
+@dataclass
+class Outcome:
+    state: str
+    result: ocr.OcrResult | None = None
+    error: str = ""
+
+
+@dataclass
+class _Job:
+    attachment_id: int
+    file_name: str
+    queued_at: float = field(default_factory=time.monotonic)
+    # Whoever is waiting for the outcome records it; once nobody waits, the reader does.
+    waiting: bool = False
+    outcome: Outcome | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+class _Reader:
+    """One thread of this process that reads queued photos one after the other."""
+
+    def __init__(self):
+        self._queue = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._outstanding = 0
+        self._idle = threading.Condition(self._lock)
+        self._thread = None
+
+    def submit(self, job):
+        """Queue a job; True when it was the only one (its reading begins at once)."""
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="screen-reader", daemon=True)
+                self._thread.start()
+            self._outstanding += 1
+            alone = self._outstanding == 1
+        self._queue.put(job)
+        return alone
+
+    def wait_idle(self, timeout):
+        """Wait until every queued photo has been read; False when that took longer than `timeout`."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._outstanding == 0, timeout=timeout)
+
+    def _run(self):
+        _lower_priority()
+        while True:
+            job = self._queue.get()
+            try:
+                try:
+                    outcome = _read(job)
+                except Exception as e:  # whatever went wrong, the photo is not left "being read"
+                    log.exception("Reading attachment %s failed", job.attachment_id)
+                    outcome = Outcome(Reading.FAILED, error=f"{type(e).__name__}: {e}")
+                _finish(job, outcome)
+            except Exception:  # the thread must live on for the next photo
+                log.exception("Recording the reading of attachment %s failed", job.attachment_id)
+            finally:
+                with self._idle:
+                    self._outstanding -= 1
+                    self._idle.notify_all()
+
+
+_reader = _Reader()
+
+
+def _lower_priority():
+    try:
+        # On Linux the nice value belongs to the thread, and the processes it starts inherit it.
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICENESS)
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        pass
+
+
+def _read(job):
+    """Read the job's photo when a slot on this machine is free; the outcome, never an exception."""
+    slot = _Slot.take(until=job.queued_at + QUEUE_SECONDS)
+    if slot is None:
+        return Outcome(Reading.BUSY, error=f"no reader free within {QUEUE_SECONDS:g} s")
+    try:
+        with default_storage.open(job.file_name, "rb") as f:
+            data = f.read()
+        result = ocr.read_image(data, timeout=settings.OCR_TIMEOUT_SECONDS)
+    except FileNotFoundError:
+        return Outcome(Reading.FAILED, error="the photo is gone")
+    except ocr.OcrTimeout as e:
+        return Outcome(Reading.TIMEOUT, error=str(e))
+    except ocr.OcrUnavailable as e:
+        return Outcome(Reading.UNAVAILABLE, error=str(e))
+    except ocr.OcrError as e:
+        return Outcome(Reading.FAILED, error=str(e))
+    finally:
+        slot.release()
+    return Outcome(Reading.READ, result=result)
+
+
+def _finish(job, outcome):
+    with job.lock:
+        job.outcome = outcome
+        job.done.set()
+        if job.waiting:
+            return  # the request that queued it records it
+    try:
+        record_reading(attachment_id=job.attachment_id, outcome=outcome)
+    finally:
+        # This thread is no request: nothing else closes its database connection.
+        close_old_connections()
+        connection.close()
+
+
+class _Slot:
+    """One of OCR_CONCURRENCY lock files: held by the process that reads, released when it is done or
+    dies (the kernel drops a dead process's locks)."""
+
+    def __init__(self, fd):
+        self._fd = fd
+
+    @classmethod
+    def take(cls, *, until):
+        folder = Path(settings.OCR_SLOTS_DIR or Path(tempfile.gettempdir()) / f"machine-logbook-ocr-{os.getuid()}")
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        while True:
+            for number in range(max(1, settings.OCR_CONCURRENCY)):
+                fd = os.open(folder / f"slot-{number}", os.O_RDWR | os.O_CREAT, 0o600)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    os.close(fd)
+                    continue
+                return cls(fd)
+            if time.monotonic() >= until:
+                return None
+            time.sleep(0.05)
+
+    def release(self):
+        os.close(self._fd)  # closing the file releases its lock
+
+
+# --- what the views call ------------------------------------------------------------------------------
+def receive(*, upload, by, token, wait=True):
+    """Store a file chosen in a floor form (floor/uploads.py) and have a photo read for alarm codes: the
+    attachment, read when `wait` and a reader was free, else being read. Raises UploadRejected.
+
+    A file the form had brought already is not stored or read again: the stored one is returned.
+    """
+    attachment = uploads.store_attachment(upload=upload, by=by, pending_token=token)
+    if attachment.kind == Attachment.Kind.IMAGE and attachment.reading == Reading.NOT_READ:
+        read(attachment, wait=wait)
+    return attachment
+
+
+def read(attachment, *, wait=True):
+    """Have a stored photo read for alarm codes. With `wait`, and the reader free, wait for the reading
+    (within OCR_TIMEOUT_SECONDS) and return the attachment with its codes; otherwise return it "being
+    read" at once. Never raises for anything OCR does."""
+    Attachment.objects.filter(pk=attachment.pk).update(reading=Reading.QUEUED, reading_error="")
+    attachment.reading = Reading.QUEUED
+    job = _Job(attachment_id=attachment.pk, file_name=attachment.file.name, waiting=wait)
+    alone = _reader.submit(job)
+    if not (wait and alone):
+        with job.lock:
+            job.waiting = False
+            outcome = job.outcome
+        if outcome is not None:  # read already, before we let go: nobody else will record it
+            record_reading(attachment_id=attachment.pk, outcome=outcome)
+            attachment.refresh_from_db()
+        return attachment
+    job.done.wait(timeout=settings.OCR_TIMEOUT_SECONDS + 1)
+    with job.lock:
+        job.waiting = False
+        outcome = job.outcome
+    if outcome is not None:
+        record_reading(attachment_id=attachment.pk, outcome=outcome)
+        attachment.refresh_from_db()
+    return attachment
+
+
+def wait_until_read(timeout=60):
+    """Wait until this process has read every photo queued in it (for commands and tests)."""
+    return _reader.wait_idle(timeout)
+
+
+def overdue_after():
+    """How long a photo may stay "being read" before it counts as lost (its process died)."""
+    return timedelta(seconds=QUEUE_SECONDS + settings.OCR_TIMEOUT_SECONDS + 10)
+
+
+def current(attachment):
+    """The attachment as it is now; one "being read" for longer than a reading can take is given up on."""
+    attachment.refresh_from_db()
+    if attachment.is_being_read and attachment.uploaded_at < timezone.now() - overdue_after():
+        record_reading(attachment_id=attachment.pk,
+                       outcome=Outcome(Reading.TIMEOUT, error="the reading was lost (the server restarted)"),
+                       only_if_queued=True)
+        attachment.refresh_from_db()
+    return attachment
+
+
+def record_reading(*, attachment_id, outcome, only_if_queued=False):
+    """Store what reading a photo gave. When the photo already belongs to an issue that has no alarm
+    code (the report went out while the photo was being read), the photo's codes become the issue's."""
+    token = Attachment.objects.filter(pk=attachment_id).values_list("pending_token", flat=True).first()
+    with transaction.atomic():
+        if token:
+            # The report's lock, taken first as the report takes it: either the report sees these codes,
+            # or this sees its issue.
+            locks.hold(f"form:{token}")
+        attachment = Attachment.objects.select_for_update().filter(pk=attachment_id).first()
+        if attachment is None or (only_if_queued and not attachment.is_being_read):
+            return
+        attachment.reading = outcome.state
+        attachment.reading_error = outcome.error[:200]
+        if outcome.result is not None:
+            attachment.ocr_text = outcome.result.text
+            attachment.ocr_alarm_codes = [{"code": c.code, "family": c.family, "line": c.line}
+                                          for c in outcome.result.alarm_codes]
+        attachment.save(update_fields=["reading", "reading_error", "ocr_text", "ocr_alarm_codes"])
+        if attachment.issue_id and attachment.remedy_id is None and attachment.ocr_alarm_codes:
+            take_codes_from_photo(issue=Issue.objects.get(pk=attachment.issue_id), attachment=attachment)
