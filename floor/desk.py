@@ -108,7 +108,7 @@ def _desk_form(request):
 
 
 @require_safe
-@permission_required("floor.view_issue", raise_exception=True)
+@permission_required("floor.view_desk", raise_exception=True)
 def desk(request):
     form = _desk_form(request)
     context = {"form": form, "issues": [], "page": 1, "has_next": False}

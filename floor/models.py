@@ -243,6 +243,8 @@ class Issue(AIText, models.Model):
             ("change_issue_status", "Can change the status of issues"),
             ("view_dashboard", "Can view the dashboards"),
             ("export_issues", "Can export issues"),
+            ("view_desk", "Can use the maintenance desk"),
+            ("print_labels", "Can print the machines' QR labels"),
         ]
         indexes = [
             models.Index(fields=["status", "-reported_at"], name="issue_status_reported"),

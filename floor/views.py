@@ -308,7 +308,7 @@ def remedy_ai(request, pk):
 
 # --- QR labels --------------------------------------------------------------------------------------
 @require_safe
-@permission_required("floor.view_issue", raise_exception=True)
+@permission_required("floor.print_labels", raise_exception=True)
 def labels(request):
     """Printable QR labels (A4), each pointing at its machine's page under SITE_URL."""
     form = LabelsForm(request.GET or None)
