@@ -88,7 +88,7 @@ def test_remedy_with_photo_and_video_resolves_the_issue(client, maintenance, iss
         response = post(client, "issue_remedy", issue, description="Reseated CX4 connector", minutes_spent="40",
                         parts_used="none", resolve="on",
                         files=[SimpleUploadedFile("after.jpg", images.photo()),
-                               SimpleUploadedFile("run.mp4", images.mp4_header())])
+                               SimpleUploadedFile("run.mp4", images.video("mp4"))])
     assert response.status_code == 200
     issue.refresh_from_db()
     assert issue.status == Status.RESOLVED and issue.resolved_at
