@@ -14,7 +14,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 
 def _manage(*args, **variables):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DB_", "SECURE_", "HTTPS", "DEBUG"))}
+    # A fresh server's environment: nothing of this test run's (browser tests allow async-unsafe ORM calls).
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("DB_", "SECURE_", "HTTPS", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE"))}
     env.update(ENV_FILE="/dev/null", **variables)
     return subprocess.run([sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env, capture_output=True,
                           text=True, timeout=120)
