@@ -35,6 +35,7 @@ READS = {
     "labels": list(LabelsForm.base_fields),
     "machine_list": list(MachineSearchForm.base_fields),
     "seen_before": ["alarm_codes", "machine"],
+    "attachment_preview": ["token", "alarm_codes"],
     "login": ["next"],
 }
 PARAMETERS = sorted({name for names in READS.values() for name in names})
@@ -64,7 +65,8 @@ PARTIAL_TARGETS = {
 }
 
 # Which object an int pk in a URL names; every other pk is an issue's.
-PK_OF = {"remedy_ai": "remedy", "revoke_display_link": "link", "remove_attachment": "attachment"}
+PK_OF = {"remedy_ai": "remedy", "revoke_display_link": "link", "remove_attachment": "attachment",
+         "attachment_preview": "attachment"}
 
 
 def query_strings(parameters):
