@@ -285,9 +285,10 @@ def server_of(database_url: str) -> str:
     return urllib.parse.urlunsplit((parts.scheme, parts.netloc, "", "", "")).rstrip("/")
 
 
-def _tail(path: Path, lines: int = 40) -> str:
+def _tail(path: Path, lines: int | None = 40) -> str:
+    """The last `lines` lines of a log (all of it with None)."""
     try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines if lines else None:])
     except FileNotFoundError:
         return "(no output)"
 
@@ -313,7 +314,7 @@ class Production:
     folder holds STATIC_ROOT, MEDIA_ROOT, the environment file and the services' logs.
     """
 
-    def __init__(self, *, server: str, database: str, keep_database: bool = False, extra: dict | None = None):
+    def __init__(self, *, server: str, database: str, keep_database: bool = False):
         from tests.openai_server import FakeOpenAI
 
         if not re.fullmatch(r"[a-z0-9_]+", database):
@@ -326,7 +327,6 @@ class Production:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ai = FakeOpenAI()
-        self.extra = dict(extra or {})
         self.services: dict[str, Service] = {}
         self.tmp: Path | None = None
 
@@ -341,7 +341,6 @@ class Production:
             "MEDIA_ROOT": str(self.tmp / "media"),
             "SITE_URL": self.url,
             "OPENAI_BASE_URL": self.ai.base_url,
-            **self.extra,
         }
 
     @property
@@ -384,13 +383,14 @@ class Production:
         instead), with this venv's bin first on PATH."""
         unit = unit or self.recipe.services["web"].unit
         env = {"PATH": f"{venv_bin()}:{SYSTEMD_PATH}", "LANG": "C.UTF-8", "HOME": str(self.tmp)}
-        env.update(self._env_file_values())
+        env.update(self.env_file_values())
         for name, value in unit.environment.items():
             env[name] = str(self.env_file) if value in unit.environment_files else value
         env.update(overrides)
         return env
 
-    def _env_file_values(self) -> dict[str, str]:
+    def env_file_values(self) -> dict[str, str]:
+        """The run's EnvironmentFile, as systemd reads it."""
         values = {}
         for text in self.env_file.read_text().splitlines():
             if text.strip() and not text.startswith("#"):
@@ -461,8 +461,9 @@ class Production:
                                   f"{_tail(self.services['web'].log)}")
             time.sleep(0.2)
 
-    def log(self, name: str) -> str:
-        return _tail(self.services[name].log, 200) if name in self.services else ""
+    def log(self, name: str, lines: int | None = 200) -> str:
+        """What a running service has printed: its last `lines` lines, or all with None."""
+        return _tail(self.services[name].log, lines) if name in self.services else ""
 
     def stop(self, grace: float = 10):
         """Stop every service and everything in its process group: TERM, then KILL after `grace` s."""
