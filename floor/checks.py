@@ -1,11 +1,12 @@
 """
-The contract with the factory's database, checked at start-up.
+Checks at start-up: the contract with the factory's database, and (for deployment) the address printed on labels.
 
 `manufacturing_department` and `manufacturing_machine` are another system's tables; when one lacks a
 column we rely on, `manage.py check` (and so runserver and migrate) names it, instead of the first page
 that touches a machine failing with a server error.
 """
 
+from django.conf import settings
 from django.core.checks import Error, Warning, register
 from django.db import DatabaseError, connections
 from django.db.migrations.recorder import MigrationRecorder
@@ -98,3 +99,18 @@ def check_factory_tables(app_configs=None, databases=None, **kwargs):
             )
         ]
     return [Error(message, hint=hint, id=check_id) for message, hint, check_id in problems]
+
+
+@register(deploy=True)
+def check_site_url(app_configs=None, **kwargs):
+    """QR labels and wall-screen links are printed with SITE_URL: one only this server can open is useless."""
+    if not settings.SITE_URL_IS_LOOPBACK:
+        return []
+    return [
+        Warning(
+            f"SITE_URL is {settings.SITE_URL}, an address only this server can open: QR labels and wall "
+            "links printed with it lead nowhere.",
+            hint="Set SITE_URL to the address tablets reach this server by, e.g. http://logbook.factory.lan.",
+            id="floor.W010",
+        )
+    ]

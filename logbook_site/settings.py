@@ -6,9 +6,11 @@ file) through django-environ. Every variable is listed in env_example.txt and in
 With nothing configured the app runs for development: SQLite, DEBUG on, AI off.
 """
 
+import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -46,6 +48,13 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 # The address printed on QR labels: the URL operators' tablets reach this server by.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# A SITE_URL on this machine alone (127.0.0.1, localhost) gives QR labels and wall links nobody else
+# can open: the pages that print them say so (templates/_site_url_warning.html), and so does a check.
+try:
+    _site_host = urlsplit(SITE_URL).hostname or ""
+    SITE_URL_IS_LOOPBACK = _site_host == "localhost" or ipaddress.ip_address(_site_host).is_loopback
+except ValueError:
+    SITE_URL_IS_LOOPBACK = False
 
 
 # --- Database ---------------------------------------------------------------------------------------
@@ -144,6 +153,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "logbook_site.context_processors.site_url",
             ],
         },
     },

@@ -22,12 +22,19 @@ def _manage(*args, **variables):
                           text=True, timeout=120)
 
 
-PRODUCTION = {"DEBUG": "false", "SECRET_KEY": secrets.token_urlsafe(50), "ALLOWED_HOSTS": "logbook.factory.lan"}
+PRODUCTION = {"DEBUG": "false", "SECRET_KEY": secrets.token_urlsafe(50), "ALLOWED_HOSTS": "logbook.factory.lan",
+              "SITE_URL": "https://logbook.factory.lan"}
 
 
 def test_deploy_checks_are_clean_with_https():
     result = _manage("check", "--deploy", "--fail-level", "WARNING", HTTPS="true", **PRODUCTION)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_deploy_checks_warn_of_a_site_url_only_this_server_can_open():
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", HTTPS="true",
+                     **{**PRODUCTION, "SITE_URL": "http://127.0.0.1:8000"})
+    assert result.returncode != 0 and "floor.W010" in result.stderr
 
 
 def test_deploy_checks_name_what_plain_http_gives_up():

@@ -97,3 +97,18 @@ def test_malformed_database_url_fails_with_a_clear_message(tmp_path):
     result = load_settings(tmp_path, DATABASE_URL="nosuchdb://x")
     assert result.returncode != 0
     assert "DATABASE_URL" in result.stderr
+
+
+@pytest.mark.parametrize("url, loopback", [
+    ("http://127.0.0.1:8000", True), ("http://localhost:9000", True), ("http://[::1]:8000", True),
+    ("http://10.20.0.15:8000", False), ("https://logbook.factory.lan", False),
+])
+def test_site_url_on_this_machine_alone_is_told_apart(tmp_path, url, loopback):
+    env = {k: v for k, v in os.environ.items() if k not in VARIABLES}
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); from django.conf import settings as s; "
+                               "print(s.SITE_URL_IS_LOOPBACK)"],
+        cwd=BASE_DIR, env={**env, "ENV_FILE": "/dev/null", "SITE_URL": url,
+                           "DJANGO_SETTINGS_MODULE": "logbook_site.settings"},
+        capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip().splitlines()[-1] == str(loopback)

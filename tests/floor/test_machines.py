@@ -70,6 +70,22 @@ def test_labels_carry_a_qr_code_to_each_machine_under_site_url(client, maintenan
     assert f"http://logbook.factory.lan/m/{factory['lathe'].pk}/" in page
 
 
+def test_labels_with_an_address_only_this_server_can_open_carry_a_warning(client, maintenance, factory, settings):
+    settings.SITE_URL, settings.SITE_URL_IS_LOOPBACK = "http://127.0.0.1:8000", True
+    client.force_login(maintenance)
+    page = client.get(reverse("labels")).content.decode()
+    assert "only this server itself can open them" in page and "Set <code" in page
+    settings.SITE_URL, settings.SITE_URL_IS_LOOPBACK = "http://10.20.0.15:8000", False
+    assert "only this server itself can open them" not in client.get(reverse("labels")).content.decode()
+
+
+def test_wall_links_with_an_address_only_this_server_can_open_carry_a_warning(client, manager, settings):
+    settings.SITE_URL, settings.SITE_URL_IS_LOOPBACK = "http://localhost:9000", True
+    client.force_login(manager)
+    page = client.get(reverse("display_links")).content.decode()
+    assert "These links point at http://localhost:9000" in page
+
+
 def test_labels_for_one_department(client, maintenance, factory):
     client.force_login(maintenance)
     turning = factory["lathe"].department
