@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import html
+import http.client
 import http.cookiejar
 import os
 import random
@@ -130,9 +131,11 @@ def run(prod: Production, photos, args) -> int:
           f"for {args.seconds:.0f} s ...", flush=True)
     for thread in threads:
         thread.start()
+    # A request under way at the end is waited for (it is measured, and at most --timeout long); none
+    # starts after it.
+    join_by = stop_at + args.timeout + 5
     for thread in threads:
-        # A request under way at the end is waited for (it is measured); none starts after it.
-        thread.join(timeout=max(0.0, stop_at - time.monotonic()) + args.timeout + 5)
+        thread.join(timeout=max(0.0, join_by - time.monotonic()))
     elapsed = time.monotonic() - started
     still_running = [t.name for t in threads if t.is_alive()]
     load_end = os.getloadavg()
@@ -149,6 +152,9 @@ def run(prod: Production, photos, args) -> int:
     print(_log_summary(prod))
     if still_running:
         print(f"{len(still_running)} users were still waiting for an answer when the results were taken")
+    for user in users:
+        if user.crashed:
+            print(f"The load generator's {user.username} thread stopped early: {user.crashed}")
     print()
     failures = check_database(prod, tablets, seeded_issues)
     return 1 if failures else 0
@@ -161,7 +167,6 @@ def run(prod: Production, photos, args) -> int:
 class Photo:
     name: str
     data: bytes
-    codes: list[str]
 
 
 def make_photos(seed):
@@ -170,9 +175,9 @@ def make_photos(seed):
     spends its time sending them, not drawing them."""
     from tests import images, ocr_corpus
 
-    photos = [Photo(f"{sample.name}.jpg", sample.data, sorted(sample.codes))
+    photos = [Photo(f"{sample.name}.jpg", sample.data)
               for sample in ocr_corpus.generate(seed, per_family=1, negatives=0, kinds=("photo",))]
-    photos.append(Photo("alarm-screen.png", images.alarm_screen(), ["SV0401"]))
+    photos.append(Photo("alarm-screen.png", images.alarm_screen()))
     return photos
 
 
@@ -212,6 +217,7 @@ class User:
         self.think_mean = think
         self.rng = rng
         self.samples: list[Sample] = []
+        self.crashed = ""
         jar = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), _NoRedirect)
         self.jar = jar
@@ -234,8 +240,8 @@ class User:
             error = "timeout"
         except urllib.error.URLError as e:
             error = "timeout" if isinstance(e.reason, TimeoutError) else f"connection: {e.reason}"
-        except (ConnectionError, OSError) as e:
-            error = f"connection: {e}"
+        except (ConnectionError, OSError, http.client.HTTPException) as e:
+            error = f"connection: {e!r}"
         ms = (time.perf_counter() - started) * 1000
         if answer is not None and answer.status not in expect:
             error = f"HTTP {answer.status}" if not 200 <= answer.status < 400 else f"HTTP {answer.status} unexpected"
@@ -261,14 +267,17 @@ class User:
             if e.code == 302 and any(c.name == "sessionid" for c in self.jar):
                 return ""
             return f"HTTP {e.code}"
-        except Exception as e:  # noqa: BLE001 - said and the run stops
+        except Exception as e:  # said, and the run stops
             return str(e)
         return "no redirect after signing in (wrong password?)"
 
     def loop(self, stop_at):
         time.sleep(self.rng.uniform(0, self.think_mean))  # people do not all start in the same second
-        while time.monotonic() < stop_at:
-            self.step(stop_at)
+        try:
+            while time.monotonic() < stop_at:
+                self.step(stop_at)
+        except Exception as e:  # a fault of the generator: said with the results
+            self.crashed = repr(e)
 
 
 @dataclass
@@ -508,7 +517,7 @@ def print_table(users, elapsed):
     print(f"Reports confirmed: {confirmed} ({confirmed / elapsed * 60:.1f} a minute)")
     previews = sum((t.previews for t in tablets), Counter())
     if previews:
-        print("Photos whose preview, when the report was sent, "
+        print("Photo previews as the operator last saw them: "
               + ", ".join(f"{what}: {count}" for what, count in previews.most_common()))
     retries = sum((t.retries for t in tablets), Counter())
     print(f"Sent again after no answer (once, same form): {retries['upload']} uploads, {retries['send']} reports")
@@ -569,6 +578,8 @@ def _log_summary(prod):
 def check_database(prod, tablets, seeded_issues) -> list[str]:
     """Compares what the tablets sent with what the database holds; prints the outcome, returns failures."""
     reports = {r.token: r for t in tablets for r in t.reports if r.sent}
+    for report in reports.values():
+        report.outcome = report.outcome or "unanswered"  # still under way when the results were taken
     outcomes = Counter(r.outcome for r in reports.values())
     rows = prod.query("SELECT submission_token::text, id FROM issues_issue WHERE submission_token IS NOT NULL")
     stored = defaultdict(list)
