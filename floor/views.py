@@ -338,9 +338,12 @@ def media_file(request, path):
         full = Path(safe_join(settings.MEDIA_ROOT, path))
     except SuspiciousFileOperation:
         raise Http404("No such file.")
-    if not full.is_file():
+    try:
+        # Opening is the test: a name too long for the file system, or with a NUL in it, fails as a
+        # missing file does.
+        response = FileResponse(full.open("rb"))
+    except (OSError, ValueError):
         raise Http404("No such file.")
-    response = FileResponse(full.open("rb"))
     response["Cache-Control"] = "private, max-age=86400"
     response["X-Content-Type-Options"] = "nosniff"
     # Uploads are photos and videos; should anything else ever be served, it runs no script.
