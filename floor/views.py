@@ -37,7 +37,7 @@ def home(request):
     managers on the dashboard."""
     if request.user.has_perm("floor.view_dashboard"):
         return redirect("dashboard")
-    if request.user.has_perm("floor.change_issue_status"):
+    if request.user.has_perm("floor.view_desk"):
         return redirect("desk")
     return redirect("machine_list")
 
