@@ -21,6 +21,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -37,6 +38,7 @@ UNITS = ("logbook-web.service", "logbook-worker.service")
 MARKER = "<!-- production-recipe:"
 # What systemd starts a unit's processes with before its Environment= lines: no login shell's variables.
 SYSTEMD_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+SITE_URL = "http://logbook.factory.lan"
 
 
 class RecipeError(Exception):
@@ -339,7 +341,9 @@ class Production:
             "DATABASE_URL": self.database_url,
             "STATIC_ROOT": str(self.tmp / "static"),
             "MEDIA_ROOT": str(self.tmp / "media"),
-            "SITE_URL": self.url,
+            # The address tablets reach production by, printed on QR labels; the run itself is reached on
+            # loopback (ALLOWED_HOSTS), and a loopback SITE_URL is a deploy-check warning of its own.
+            "SITE_URL": SITE_URL,
             "OPENAI_BASE_URL": self.ai.base_url,
         }
 
@@ -352,6 +356,11 @@ class Production:
         return self.tmp / "media"
 
     def __enter__(self):
+        # Killed with SIGTERM (a CI time limit, `kill`), Python would exit without cleaning up, and the
+        # services, in process groups of their own, would run on: make it an interrupt that unwinds.
+        self._previous_sigterm = None
+        if threading.current_thread() is threading.main_thread():
+            self._previous_sigterm = signal.signal(signal.SIGTERM, _interrupt)
         self.tmp = Path(tempfile.mkdtemp(prefix="logbook-production-"))
         (self.tmp / "logs").mkdir()
         try:
@@ -376,6 +385,8 @@ class Production:
                 self._drop_database()
             if self.tmp:
                 shutil.rmtree(self.tmp, ignore_errors=True)
+            if self._previous_sigterm is not None:
+                signal.signal(signal.SIGTERM, self._previous_sigterm)
 
     def environment(self, unit: Unit | None = None, **overrides) -> dict[str, str]:
         """A fresh environment as systemd gives the unit's processes: its EnvironmentFile (the run's
@@ -523,6 +534,10 @@ class Production:
                 return cursor.fetchall()
         finally:
             connection.close()
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def _signal_group(group: int, sig):

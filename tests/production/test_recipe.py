@@ -117,7 +117,9 @@ def test_missing_static_file_is_404_not_500(production):
 
 
 def test_deploy_check_is_clean_behind_https(production):
-    result = production.manage("check", "--deploy", "--fail-level", "WARNING", HTTPS="true")
+    # Behind a TLS proxy the address on the labels is an https one too.
+    https_site = recipe.SITE_URL.replace("http://", "https://", 1)
+    result = production.manage("check", "--deploy", "--fail-level", "WARNING", HTTPS="true", SITE_URL=https_site)
     assert "System check identified no issues" in result.stdout + result.stderr
 
 
