@@ -13,7 +13,7 @@ SYSTEM_PACKAGES_TEST := tesseract-ocr chromium fonts-dejavu-core fonts-liberatio
 export OMP_THREAD_LIMIT := 1
 
 .PHONY: help run serve test test-sqlite test-postgres venv system-packages system-packages-test \
-        css css-check lint migrate demo bench-ocr bench-desk bench-dashboard clean
+        css css-check lint migrate demo bench-ocr bench-desk bench-dashboard bench-load test-production clean
 
 help:
 	@echo "make run    serve the app on http://$(HOST):$(PORT) with a demo factory (SQLite unless configured)"
@@ -85,6 +85,14 @@ test-postgres: $(VENV)/.test
 	  echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; \
 	fi
 
+# The README's production recipe run as written (migrate, collectstatic, gunicorn, db_worker, DEBUG off)
+# on a PostgreSQL database the tests make and drop, with a tablet's report through it in Chromium.
+# test-postgres runs these too; this target runs them alone.
+test-production: system-packages-test $(VENV)/.test
+	@echo "=== Production recipe on PostgreSQL ==="
+	@scripts/postgres-up || { echo "test-production needs PostgreSQL at $(TEST_POSTGRES_URL)" >&2; exit 1; }
+	env -u DB_NAME ENV_FILE=/dev/null DATABASE_URL=$(TEST_POSTGRES_URL) $(PY) -m pytest tests/production -m production $(PYTEST_ARGS)
+
 # --- front end ------------------------------------------------------------------------------------
 # The built stylesheet is committed, so running the app never needs Node. These need npm.
 CSS_OUT := static/css/app.css
@@ -113,6 +121,12 @@ bench-desk: $(VENV)/.test
 bench-dashboard: $(VENV)/.test
 	@scripts/postgres-up || { echo "bench-dashboard needs PostgreSQL on 127.0.0.1:5432" >&2; exit 1; }
 	$(PY) -m tests.bench.dashboard $(BENCH_ARGS)
+
+# The app as production runs it, loaded on loopback for 60 s by 50 simulated tablets plus desk and
+# dashboard users (BENCH_ARGS="--seconds 120 --tablets 20"); its own database logbook_load, made anew.
+bench-load: system-packages-test $(VENV)/.test
+	@scripts/postgres-up || { echo "bench-load needs PostgreSQL on 127.0.0.1:5432" >&2; exit 1; }
+	$(PY) -m tests.bench.load $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache
