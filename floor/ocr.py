@@ -84,9 +84,9 @@ def too_many_pixels(image: Image.Image) -> bool:
     return image.width * image.height > limit
 
 
-def decode_small(image: Image.Image, size: int = 2000) -> None:
-    """Decode an opened picture completely, a JPEG at the smallest scale that keeps `size` pixels a side
-    (a corrupt or truncated file fails here either way)."""
+def decode_small(image: Image.Image, size: int) -> None:
+    """Decode an opened picture completely, a JPEG at the smallest scale that keeps `size` pixels on its
+    shorter side (a corrupt or truncated file fails here either way)."""
     if image.format in _DRAFTABLE:
         image.draft("RGB", (size, size))
     image.load()
@@ -117,11 +117,12 @@ class OcrResult:
     seconds: float = 0.0
 
 
-def read_image(source, *, timeout: float | None = None) -> OcrResult:
+def read_image(source, *, timeout: float | None = None, tesseract_cmd: str | None = None) -> OcrResult:
     """Read the text and alarm codes of a photo or screenshot of a controller screen.
 
     `source` is a path, the image's bytes, or a file-like object (an uploaded file). The whole read,
-    decoding included, stays within `timeout` seconds (default `settings.OCR_TIMEOUT_SECONDS`).
+    decoding included, stays within `timeout` seconds (default `settings.OCR_TIMEOUT_SECONDS`), with the
+    Tesseract `tesseract_cmd` (default `settings.TESSERACT_CMD`).
 
     Raises `UnreadableImage` for input that is not a decodable image, `OcrUnavailable` when Tesseract
     cannot be run, and `OcrTimeout` when the budget ran out before any text was read.
@@ -129,6 +130,7 @@ def read_image(source, *, timeout: float | None = None) -> OcrResult:
     started = time.monotonic()
     budget = settings.OCR_TIMEOUT_SECONDS if timeout is None else timeout
     deadline = started + budget
+    command = tesseract_cmd or getattr(settings, "TESSERACT_CMD", "") or "tesseract"
     decoded = _Decoded(_read_bytes(source))
 
     texts: list[str] = []
@@ -140,7 +142,7 @@ def read_image(source, *, timeout: float | None = None) -> OcrResult:
                 break  # The first pass's answer stands; another would overrun the budget.
             raise OcrTimeout(f"no time left to read the image within {budget:.1f} s")
         try:
-            lines = _tesseract_lines(page, config=config, timeout=remaining)
+            lines = _tesseract_lines(page, config=config, timeout=remaining, command=command)
         except OcrTimeout:
             if texts:
                 break
@@ -149,7 +151,7 @@ def read_image(source, *, timeout: float | None = None) -> OcrResult:
         if not texts:
             # Only the first pass's lines are read again: the second pass is there for photos whose
             # first page was the wrong part of the frame, and the time is better kept for it.
-            text = _reread_doubtful_lines(page, lines, text, deadline=deadline)
+            text = _reread_doubtful_lines(page, lines, text, deadline=deadline, command=command)
         texts.append(_tidy(text))
         codes = _merge(codes, extract_alarm_codes(text))
         if codes:
@@ -159,6 +161,29 @@ def read_image(source, *, timeout: float | None = None) -> OcrResult:
     return OcrResult(
         text=_best_text(texts, codes), alarm_codes=codes, seconds=round(time.monotonic() - started, 3)
     )
+
+
+def serve_readings(connection, niceness: int = 0) -> None:
+    """Read the images sent on `connection` until it closes: the loop of a reading process of its own.
+
+    Each message is `(image bytes, timeout, tesseract_cmd)`; each answer `("ok", OcrResult)` or
+    `("error", OcrError)`. The process first lowers its CPU priority by `niceness` (its Tesseract runs
+    inherit it).
+    """
+    if niceness:
+        os.nice(niceness)
+    while True:
+        try:
+            data, timeout, tesseract_cmd = connection.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            answer = ("ok", read_image(data, timeout=timeout, tesseract_cmd=tesseract_cmd))
+        except OcrError as error:
+            answer = ("error", error)
+        except Exception as error:  # anything else is this image's failure, not the reading process's end
+            answer = ("error", OcrError(f"{type(error).__name__}: {error}"))
+        connection.send(answer)
 
 
 @dataclass
@@ -181,7 +206,8 @@ _REREAD_WIDTH = 24
 _WEAK_CODE = 85
 
 
-def _reread_doubtful_lines(page: np.ndarray, lines: list[_Line], text: str, *, deadline: float) -> str:
+def _reread_doubtful_lines(page: np.ndarray, lines: list[_Line], text: str, *, deadline: float,
+                           command: str) -> str:
     """`text` with its doubtful lines replaced by a better reading of them, where one was found.
 
     A line is doubtful when it looks like an alarm line (a number near its head, and words) yet no code
@@ -201,7 +227,7 @@ def _reread_doubtful_lines(page: np.ndarray, lines: list[_Line], text: str, *, d
     strip, bands = _line_strip(page, [lines[index].box for index in doubtful])
     try:
         reread = _tesseract_lines(
-            strip, config=f"--psm 6 {_BASE_CONFIG}", timeout=deadline - time.monotonic()
+            strip, config=f"--psm 6 {_BASE_CONFIG}", timeout=deadline - time.monotonic(), command=command
         )
     except OcrTimeout:
         return text
@@ -795,9 +821,9 @@ def _crop_to_text(page: np.ndarray, text_height: float) -> np.ndarray:
 # --- Tesseract -------------------------------------------------------------------------------------------
 
 
-def _tesseract_lines(page: np.ndarray, *, config: str, timeout: float) -> list[_Line]:
+def _tesseract_lines(page: np.ndarray, *, config: str, timeout: float, command: str) -> list[_Line]:
     """Tesseract's reading of `page`, line by line with each line's box and confidence."""
-    data = _tesseract(page, config=config, timeout=timeout)
+    data = _tesseract(page, config=config, timeout=timeout, command=command)
     words: dict[tuple[int, int, int], list[int]] = {}
     for index, word in enumerate(data["text"]):
         if word.strip():
@@ -822,7 +848,7 @@ def _tesseract_lines(page: np.ndarray, *, config: str, timeout: float) -> list[_
     return lines
 
 
-def _tesseract(page: np.ndarray, *, config: str, timeout: float) -> dict[str, list]:
+def _tesseract(page: np.ndarray, *, config: str, timeout: float, command: str) -> dict[str, list]:
     """Tesseract's reading of `page` as TSV columns (`text`, `conf`, `left`, `top`, ...), within `timeout`.
 
     Tesseract is run here rather than through pytesseract, whose runner first asks the binary for its
@@ -831,7 +857,6 @@ def _tesseract(page: np.ndarray, *, config: str, timeout: float) -> dict[str, li
     on a timeout kills only the process it started. Here every run is bounded, the first one included,
     and a timeout or any other way out kills the whole process group, so nothing is left running.
     """
-    command = getattr(settings, "TESSERACT_CMD", "tesseract") or "tesseract"
     executable = shutil.which(command)
     if executable is None:
         raise OcrUnavailable(f"Tesseract is not installed (no {command!r} on this machine)")

@@ -2,9 +2,12 @@
 Photos from the floor form: stored, then read for alarm codes without holding up the web server.
 
 Reading a photo costs about half a second of CPU. Done inside web requests, fifty tablets sending photos
-at once held every worker and the desk and dashboard waited seconds for a turn. So a photo is read by
-one background thread per server process, at low CPU priority (its Tesseract inherits it), and by at
-most `OCR_CONCURRENCY` readers on the machine at once (one lock file each): photos queue for the cores
+at once held every worker and the desk and dashboard waited seconds for a turn. So each server process
+has one reader: a thread that queues the photos, and a child process of its own that reads them at low
+CPU priority (its Tesseract inherits it). A process, not a thread: the image work then never holds the
+server's interpreter lock, a reader starved of CPU by its low priority cannot stall the requests of its
+process, and a crash in the image libraries costs one photo, not the server process. At most
+`OCR_CONCURRENCY` readers read at once on the machine (one lock file each): photos queue for the cores
 instead of fighting over them, and every other request keeps its CPU.
 
 The request that uploaded a photo waits for its reading while its turn comes at once, so an operator
@@ -17,6 +20,7 @@ once it is overdue. The codes a photo gives reach its issue when the report went
 
 import fcntl
 import logging
+import multiprocessing
 import os
 import queue
 import tempfile
@@ -37,11 +41,18 @@ from floor.reporting import take_codes_from_photo
 
 log = logging.getLogger(__name__)
 
-# A photo waits at most this long for a reader before it is given up on.
-QUEUE_SECONDS = 30.0
+# A photo waits at most this long for a reader before it is given up on. Long enough for a whole hall
+# reporting at once (fifty photos take about half a minute on two cores): no request waits meanwhile,
+# and codes read after the report went out still reach its issue.
+QUEUE_SECONDS = 120.0
 # How much lower than the web server's the readers' CPU priority is (nice). At 10, a request that
 # wants the CPU gets about nine tenths of a core against a reader.
 NICENESS = 10
+# The reading child's start (it imports the image libraries) and its answer's way back, beyond the
+# reading's own time limit; a child silent for longer is killed and replaced.
+CHILD_GRACE_SECONDS = 5.0
+# A child reads this many photos, then a fresh one takes over: whatever the libraries leak stays small.
+CHILD_PHOTOS = 200
 
 Reading = Attachment.Reading
 
@@ -91,7 +102,6 @@ class _Reader:
             return self._idle.wait_for(lambda: self._outstanding == 0, timeout=timeout)
 
     def _run(self):
-        _lower_priority()
         while True:
             job = self._queue.get()
             try:
@@ -112,12 +122,53 @@ class _Reader:
 _reader = _Reader()
 
 
-def _lower_priority():
-    try:
-        # On Linux the nice value belongs to the thread, and the processes it starts inherit it.
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICENESS)
-    except (AttributeError, OSError):  # pragma: no cover - not Linux
-        pass
+class _Child:
+    """The reading child process of this server process, started on the first photo and replaced when it
+    hangs, dies or has read CHILD_PHOTOS photos."""
+
+    def __init__(self):
+        self._process = None
+        self._connection = None
+        self._photos = 0
+
+    def read(self, data, *, timeout):
+        if self._process is None or not self._process.is_alive() or self._photos >= CHILD_PHOTOS:
+            self._start()
+        self._photos += 1
+        try:
+            self._connection.send((data, timeout, settings.TESSERACT_CMD))
+            if not self._connection.poll(timeout + CHILD_GRACE_SECONDS):
+                self.stop()  # hung: a new child reads the next photo
+                raise ocr.OcrTimeout(f"the reading process gave no answer within {timeout + CHILD_GRACE_SECONDS:g} s")
+            kind, value = self._connection.recv()
+        except (EOFError, OSError) as e:
+            self.stop()  # died mid-photo (a crash in an image library)
+            raise ocr.OcrError(f"the reading process stopped: {type(e).__name__}") from e
+        if kind == "error":
+            raise value
+        return value
+
+    def _start(self):
+        self.stop()
+        # Spawned, not forked: forking a process that runs threads can copy a held lock into the child.
+        # The child runs floor/ocr.py alone (no models, no app registry).
+        context = multiprocessing.get_context("spawn")
+        self._connection, theirs = context.Pipe()
+        self._process = context.Process(target=ocr.serve_readings, args=(theirs, NICENESS), daemon=True,
+                                        name="logbook-screen-reader")
+        self._process.start()
+        theirs.close()
+        self._photos = 0
+
+    def stop(self):
+        if self._process is not None:
+            self._process.kill()
+            self._process.join(timeout=5)
+            self._connection.close()
+            self._process = self._connection = None
+
+
+_child = _Child()
 
 
 def _read(job):
@@ -128,7 +179,7 @@ def _read(job):
     try:
         with default_storage.open(job.file_name, "rb") as f:
             data = f.read()
-        result = ocr.read_image(data, timeout=settings.OCR_TIMEOUT_SECONDS)
+        result = _child.read(data, timeout=settings.OCR_TIMEOUT_SECONDS)
     except FileNotFoundError:
         return Outcome(Reading.FAILED, error="the photo is gone")
     except ocr.OcrTimeout as e:

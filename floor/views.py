@@ -219,15 +219,16 @@ def _code_from_photos(machine, attachments, *, typed):
 @require_safe
 @permission_required("floor.view_attachment", raise_exception=True)
 def attachment_preview(request, machine_id, pk):
-    """A photo's preview in the form, asked for again while it is being read; stops the asking once read."""
-    machine = _get_machine(machine_id)
+    """A photo's preview in the form, asked for every two seconds while it is being read: "not yet" is an
+    empty 204 (htmx leaves the preview as it is and asks again), the read preview stops the asking."""
     attachment = get_object_or_404(Attachment, pk=pk, pending_token=_token(request.GET.get("token")))
     attachment = photos.current(attachment)
+    if attachment.is_being_read:
+        return HttpResponse(status=204)
+    machine = _get_machine(machine_id)
     context = {"machine": machine, "attachments": [attachment], "token": attachment.pending_token}
-    if not attachment.is_being_read:
-        context.update(_code_from_photos(machine, [attachment], typed=request.GET.get("alarm_codes", "")))
-    return render(request, "floor/machine.html#upload-result", context,
-                  status=200 if attachment.is_being_read else STOP_POLLING)
+    context.update(_code_from_photos(machine, [attachment], typed=request.GET.get("alarm_codes", "")))
+    return render(request, "floor/machine.html#upload-result", context, status=STOP_POLLING)
 
 
 @require_POST
