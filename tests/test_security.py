@@ -5,6 +5,7 @@ import os
 import secrets
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -15,9 +16,11 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 def _manage(*args, **variables):
     # A fresh server's environment: nothing of this test run's (browser tests allow async-unsafe ORM calls).
+    # Its own empty database, too: the checks look at the factory tables, and the test run's database
+    # (DATABASE_URL's name) is not the one its test database was made from.
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("DB_", "SECURE_", "HTTPS", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE"))}
-    env.update(ENV_FILE="/dev/null", **variables)
+           if not k.startswith(("DB_", "DATABASE_URL", "SECURE_", "HTTPS", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE"))}
+    env.update(ENV_FILE="/dev/null", SQLITE_PATH=os.path.join(tempfile.mkdtemp(), "check.sqlite3"), **variables)
     return subprocess.run([sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env, capture_output=True,
                           text=True, timeout=120)
 
