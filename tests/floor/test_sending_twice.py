@@ -152,26 +152,34 @@ def test_a_photo_read_after_the_report_went_out_gives_the_issue_its_code(operato
     assert [c.code for c in issue.alarm_codes.all()] == ["SV0401"]
 
 
-@ON_POSTGRES
-@pytest.mark.django_db(transaction=True)
-def test_sends_of_one_form_with_its_photo_at_the_same_moment_store_one_issue_and_one_photo(operator, machine):
-    data = fields()
-    photo = images.alarm_screen()
-    barrier, statuses = threading.Barrier(3), []
+def at_the_same_moment(send, times=3):
+    """Runs send(client) in `times` threads released together; their answers' status codes."""
+    barrier, statuses = threading.Barrier(times), []
 
-    def send():
+    def run():
         client = Client()
-        client.force_login(operator)
         barrier.wait()
-        statuses.append(client.post(url(machine), {**data, "files": SimpleUploadedFile("s.png", photo)}).status_code)
+        statuses.append(send(client).status_code)
         connection.close()
 
-    threads = [threading.Thread(target=send) for _ in range(3)]
+    threads = [threading.Thread(target=run) for _ in range(times)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert statuses == [302, 302, 302]
+    return statuses
+
+
+@ON_POSTGRES
+@pytest.mark.django_db(transaction=True)
+def test_sends_of_one_form_with_its_photo_at_the_same_moment_store_one_issue_and_one_photo(operator, machine):
+    data, photo = fields(), images.alarm_screen()
+
+    def send(client):
+        client.force_login(operator)
+        return client.post(url(machine), {**data, "files": SimpleUploadedFile("s.png", photo)})
+
+    assert at_the_same_moment(send) == [302, 302, 302]
     assert Issue.objects.count() == 1 and Attachment.objects.count() == 1
     assert Attachment.objects.get().issue == Issue.objects.get()
 
@@ -179,19 +187,9 @@ def test_sends_of_one_form_with_its_photo_at_the_same_moment_store_one_issue_and
 @ON_POSTGRES
 @pytest.mark.django_db(transaction=True)
 def test_copies_of_one_report_sent_at_the_same_moment_make_one_issue(operator, machine):
-    barrier, statuses = threading.Barrier(3), []
-
-    def send():
-        client = Client()
+    def send(client):
         client.force_login(operator)
-        barrier.wait()
-        statuses.append(client.post(url(machine), fields()).status_code)  # each its own token
-        connection.close()
+        return client.post(url(machine), fields())  # each its own token
 
-    threads = [threading.Thread(target=send) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert statuses == [302, 302, 302]
+    assert at_the_same_moment(send) == [302, 302, 302]
     assert Issue.objects.count() == 1
