@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from floor import photos
-from floor.models import Attachment
+from floor.models import Attachment, Issue
 from tests import images
 
 pytestmark = pytest.mark.django_db
@@ -120,3 +120,23 @@ def test_a_reader_that_hangs_is_replaced_and_the_next_photo_is_read(client, oper
     upload(client, machine, images.alarm_screen(), token := uuid.uuid4())
     assert photos.wait_until_read(timeout=60)
     assert Attachment.objects.get(pending_token=token).found_codes == ["SV0401"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_report_with_its_photo_is_stored_at_once_when_tesseract_hangs(client, operator, machine, settings,
+                                                                        tmp_path):
+    hung = tmp_path / "tesseract"
+    hung.write_text("#!/bin/sh\nsleep 300\n")
+    hung.chmod(0o755)
+    settings.TESSERACT_CMD, settings.OCR_TIMEOUT_SECONDS = str(hung), 10
+    client.force_login(operator)
+    started = time.monotonic()
+    response = client.post(reverse("machine_page", args=[machine.pk]), {
+        "token": str(uuid.uuid4()), "category": "alarm", "runs": "no", "alarm_codes": "", "description": "",
+        "files": SimpleUploadedFile("screen.png", images.alarm_screen())})
+    # Answered well before the reading could have given up: the report did not wait for OCR.
+    assert response.status_code == 302 and time.monotonic() - started < 5
+    issue = Issue.objects.get()
+    assert issue.attachments.count() == 1
+    assert photos.wait_until_read(timeout=60)
+    assert issue.attachments.get().reading == Attachment.Reading.TIMEOUT
