@@ -37,7 +37,7 @@ from django.utils import timezone
 
 from floor import locks, ocr, uploads
 from floor.models import Attachment, Issue
-from floor.reporting import take_codes_from_photo
+from floor.reporting import photo_read
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +151,7 @@ class _Child:
     def _start(self):
         self.stop()
         # Spawned, not forked: forking a process that runs threads can copy a held lock into the child.
-        # The child runs floor/ocr.py alone (no models, no app registry).
+        # The child runs the floor/ocr library alone (no models, no app registry).
         context = multiprocessing.get_context("spawn")
         self._connection, theirs = context.Pipe()
         self._process = context.Process(target=ocr.serve_readings, args=(theirs, NICENESS), daemon=True,
@@ -314,5 +314,6 @@ def record_reading(*, attachment_id, outcome, only_if_queued=False):
             attachment.ocr_alarm_codes = [{"code": c.code, "family": c.family, "line": c.line}
                                           for c in outcome.result.alarm_codes]
         attachment.save(update_fields=["reading", "reading_error", "ocr_text", "ocr_alarm_codes"])
-        if attachment.issue_id and attachment.remedy_id is None and attachment.ocr_alarm_codes:
-            take_codes_from_photo(issue=Issue.objects.get(pk=attachment.issue_id), attachment=attachment)
+        if attachment.issue_id and attachment.remedy_id is None:
+            # The text read is part of what the desk's search looks in; the codes may be the issue's.
+            photo_read(issue=Issue.objects.get(pk=attachment.issue_id), attachment=attachment)

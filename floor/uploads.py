@@ -2,7 +2,7 @@
 Photos and videos from the floor: accepted by what the bytes are, never by the file's name.
 
 Images are whatever Pillow decodes among the formats tablets and phones produce (HEIC through the
-pillow-heif plugin, registered by floor/ocr.py), refused by their size in pixels before anything is
+pillow-heif plugin, registered by floor/ocr), refused by their size in pixels before anything is
 decoded; videos are recognised by the structure of their container (the boxes of an MP4 or MOV, the
 chunks of an AVI) and stored as they are. Every accepted image gets a small JPEG thumbnail, upright
 (EXIF orientation applied), because browsers cannot show HEIC and a 12 MP photo is too heavy for a list
@@ -241,6 +241,10 @@ def store_attachment(*, upload, by, pending_token=None, issue=None, remedy=None)
     With a floor form's `pending_token`, a file that form already brought is not stored again: the
     stored one is returned. When the form has been sent already (its photo was still on the way, or
     came with a resend), the file goes straight onto its issue.
+
+    A file added to an issue that exists is on its timeline ("Attachment added"), unless it belongs to
+    a remedy: the remedy's own event records the remedy with its photos. A form's photos stored before
+    it is sent come with the report, which its first event records.
     """
     inspected = inspect_upload(upload)
     digest = _sha256(upload)
@@ -272,6 +276,8 @@ def store_attachment(*, upload, by, pending_token=None, issue=None, remedy=None)
                 attachment.thumbnail.save(f"{uuid.uuid4().hex}.jpg", ContentFile(thumbnail_of(inspected.image)),
                                           save=False)
             attachment.save()
+            if issue is not None and remedy is None:
+                attachment.record_added()
         except BaseException:
             delete_files(attachment)
             raise

@@ -1,6 +1,7 @@
 """Alarm codes of CNC controllers, found in OCR text or typed by a person.
 
-Pure functions, no Django: the OCR pipeline (`floor/ocr.py`), forms and reports all call them.
+Pure functions, no Django: the OCR pipeline (`floor/ocr/reading.py`), forms and reports all call them. What
+a person types into an alarm-code field is read by `parse_typed_codes` alone, wherever it is read.
 
 A code is kept in the form the controller shows it, uppercased, with inner whitespace collapsed to one
 space: Fanuc `SV0401`, Siemens `25000`, Haas `108` or `40.4143`, Okuma `2136`, Mitsubishi `M01 0101`,
@@ -17,6 +18,7 @@ alarms at all.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 FAMILIES = ("fanuc", "siemens", "haas", "okuma", "mitsubishi", "heidenhain", "generic")
@@ -137,11 +139,6 @@ _TITLE_WORDS = ("ALARM", "ALARMS", "ALARME", "ALARMAS", "ALLARMI", "ERROR", "ERR
 def mentions_alarms(text: str) -> bool:
     """True when an alarm word (ALARM, ERROR, FEHLER, ...) is in the text, exactly or with one letter
     misread ("ACARMS"): the text of an alarm screen, even when no code on it could be read."""
-    return _talks_about_alarms(text)
-
-
-def _talks_about_alarms(text: str) -> bool:
-    """True when an alarm word is in the text, exactly or with one letter misread ("ACARMS")."""
     if _ALARM_CONTEXT.search(text):
         return True
     for word in set(re.findall(r"\b[A-Za-z]{5,7}\b", text.upper())):
@@ -395,7 +392,7 @@ def extract_alarm_codes(text: str, *, context: str = "") -> list[AlarmCode]:
     if not text:
         return []
     screen_family = _screen_family(text) or _screen_family(context)
-    alarm_screen = _talks_about_alarms(text) or _talks_about_alarms(context)
+    alarm_screen = mentions_alarms(text) or mentions_alarms(context)
     # The most specific shapes claim their characters first, so "ALARM-B 2136" is one Okuma code and
     # not also a generic "ALARM ..." one, and "M01 0101" is not read again by a looser pattern.
     matchers = (
@@ -434,13 +431,21 @@ _TYPED_OKUMA = re.compile(r"^(?:ALARM\s*-?\s*[ABCDP]\s*(\d{4})|(\d{4})\s*ALARM\s
 _TYPED_GENERIC = re.compile(r"^(?:ALARM|ALM|ERROR|ERR|FAULT)\s*[:#\-]?\s*(\d{1,6})$")
 
 
+def _drop_invisible(text: str) -> str:
+    # NUL cannot be stored or compared in PostgreSQL text, and the other control and format characters
+    # (a pasted zero-width space, a byte-order mark) are invisible: none is part of any code. Whitespace
+    # among them (tabs, line breaks) stays, to separate or be collapsed.
+    return "".join(ch for ch in text if ch.isspace() or unicodedata.category(ch) not in ("Cc", "Cf"))
+
+
 def normalise_code(text: str) -> str:
     """The normalised form of a code a person typed ("sv 0401" -> "SV0401", "m01 0101" -> "M01 0101",
     "alarm-b 2136" -> "2136"), so it compares equal to the codes read from photos. Anything else comes
-    back uppercased, stripped, with inner whitespace collapsed to one space. Never raises."""
+    back uppercased, stripped, with inner whitespace collapsed to one space, and without control
+    characters. Never raises."""
     if not isinstance(text, str):
         text = "" if text is None else str(text)
-    typed = _collapse(text).upper()
+    typed = _collapse(_drop_invisible(text)).upper()
     if match := _TYPED_FANUC.match(typed):
         fanuc_class, number = match.groups()
         if fanuc_class in FANUC_CLASSES:
@@ -454,3 +459,72 @@ def normalise_code(text: str) -> str:
     if match := _TYPED_GENERIC.match(typed):
         return match.group(1)
     return typed
+
+
+# The longest code an issue can hold (IssueAlarmCode.code): longer text is a sentence, not a code.
+MAX_CODE_LENGTH = 40
+
+# Commas, semicolons and line breaks separate typed codes; the comma is what the form asks for, the others
+# are what people type or paste anyway ("SV0401; SV0436", a list copied from a maintenance mail).
+_TYPED_SEPARATORS = re.compile(r"[,;\r\n\v\f\x1c-\x1e\x85\u2028\u2029]")
+
+# A normalised code of a shape only codes have: Fanuc's class and number, Mitsubishi's, Heidenhain's, a bare
+# alarm number (Siemens, Haas, Okuma, old Fanuc) or a Haas NGC id. Bare numbers are those the extractor
+# takes from a screen: three digits or more, a leading zero only in old Fanuc's three ("010"). So "10 2024"
+# (a mistyped IO2024) and "SV0401 0436" stay one entry, to be seen and corrected, not two wrong codes.
+_WHOLE_CODE = re.compile(
+    r"^(?:(?:" + "|".join(sorted(FANUC_CLASSES)) + r")\d{4}|[MSZTYRLUV]\d{2} \d{4}|\d{3}-[0-9A-F]{4}"
+    r"|0\d{2}|[1-9]\d{2,5}|\d{1,2}\.\d{3,4})$"
+)
+# A code written with spaces has at most this many words ("ALARM - B 2136").
+_MOST_WORDS_IN_A_CODE = 4
+
+
+def _codes_of_words(words: list[str]) -> list[str] | None:
+    """`words` read as consecutive whole codes, each of one to four words ("SV 0401", "M01 0101"), the
+    longest reading first; None when some word belongs to no code."""
+    readings: dict[int, list[str] | None] = {len(words): []}
+    for start in range(len(words) - 1, -1, -1):
+        readings[start] = None
+        for end in range(min(len(words), start + _MOST_WORDS_IN_A_CODE), start, -1):
+            if readings[end] is None:
+                continue
+            code = normalise_code(" ".join(words[start:end]))
+            if _WHOLE_CODE.match(code):
+                readings[start] = [code, *readings[end]]
+                break
+    return readings[0]
+
+
+@dataclass(frozen=True)
+class TypedCodes:
+    """The codes a person typed into one field: `codes` normalised, each once, in the order typed;
+    `too_long` the entries longer than MAX_CODE_LENGTH (normalised, each once), which are not codes."""
+
+    codes: tuple[str, ...]
+    too_long: tuple[str, ...]
+
+
+def parse_typed_codes(text: str | None) -> TypedCodes:
+    """The alarm codes in what a person typed into an alarm-code field: the one reading of that field,
+    for the report form, the "seen before" panel under it and reports made in code alike.
+
+    Commas, semicolons and line breaks separate codes. Whitespace alone does not, as codes are written
+    with spaces ("SV 0401" is Fanuc's SV0401, "M01 0101" is one Mitsubishi code, "ALARM-B 2136" Okuma's
+    2136), except between whole codes: "SV0401 SV0436" or "M01 0101 S01 0051" are two codes, because
+    every word is part of one. Text with a word of no code in it ("spindle drive fault", "SV0401 again")
+    stays one entry, as typed. Each entry is normalised with `normalise_code`; empty ones and control
+    characters are dropped. Never raises.
+    """
+    if not isinstance(text, str):
+        text = "" if text is None else str(text)
+    codes: list[str] = []
+    too_long: list[str] = []
+    for entry in _TYPED_SEPARATORS.split(_drop_invisible(text)):
+        words = entry.split()
+        split = _codes_of_words(words) if len(words) > 1 else None
+        for code in split or [normalise_code(entry)]:
+            kept = too_long if len(code) > MAX_CODE_LENGTH else codes
+            if code and code not in kept:
+                kept.append(code)
+    return TypedCodes(codes=tuple(codes), too_long=tuple(too_long))

@@ -3,7 +3,7 @@ numbers on a screen that are not codes."""
 
 import pytest
 
-from floor.alarm_codes import AlarmCode, extract_alarm_codes, mentions_alarms, normalise_code
+from floor.ocr.alarm_codes import AlarmCode, extract_alarm_codes, mentions_alarms, normalise_code
 
 
 def codes(text):

@@ -8,6 +8,7 @@ import stat
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -15,7 +16,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from PIL import Image, ImageDraw
 
-from floor.ocr import OcrResult, OcrTimeout, OcrUnavailable, UnreadableImage, _edge_width, _sharpen, read_image
+from floor.ocr import OcrResult, OcrTimeout, OcrUnavailable, UnreadableImage, read_image
+from floor.ocr.reading import _edge_width, _sharpen
 from tests import ocr_corpus
 
 # A seed the benchmark does not use, so the benchmark's figures are on screens the tests never tuned for.
@@ -295,7 +297,7 @@ def test_ocr_image_command_exits_zero_when_every_file_was_read(alarm_screen, tmp
         capture_output=True,
         text=True,
         timeout=120,
-        cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+        cwd=Path(__file__).resolve().parents[3],  # the project folder
     )
 
     assert completed.returncode == 0, completed.stderr

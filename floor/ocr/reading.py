@@ -50,7 +50,7 @@ import numpy as np
 from django.conf import settings
 from PIL import Image, ImageOps
 
-from floor.alarm_codes import AlarmCode, extract_alarm_codes, mentions_alarms
+from floor.ocr.alarm_codes import AlarmCode, extract_alarm_codes, mentions_alarms
 
 try:  # HEIC/HEIF photos (iPads, many Android phones), decoded through Pillow like the uploads are.
     from pillow_heif import register_heif_opener
