@@ -21,6 +21,8 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from floor import formats
+
 BLUE = "#2563eb"
 RED = "#dc2626"
 AMBER = "#d97706"
@@ -30,30 +32,6 @@ _ids = itertools.count(1)
 
 
 # --- formatting shared with the templates (dashboard/templatetags/dashboard_format.py) -------------
-def format_duration(seconds) -> str:
-    """12 min, 3 h 05 min, 17 h, 2 d 4 h: precise where it matters, short enough for a tile."""
-    if seconds is None:
-        return "–"
-    minutes = round(seconds / 60)
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 10:
-        return f"{hours} h {minutes:02} min"
-    if hours < 48:
-        return f"{hours} h"
-    days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h"
-
-
-def format_hours(seconds) -> str:
-    """Downtime in hours with one decimal below 100 h, whole hours above."""
-    if seconds is None:
-        return "–"
-    hours = seconds / 3600
-    return f"{hours:,.1f} h" if hours < 100 else f"{hours:,.0f} h"
-
-
 def _nice_ceiling(value: float) -> float:
     """The axis end: four steps of 1, 2, 2.5 or 5 times a power of ten, at or above value."""
     if value <= 0:
@@ -272,7 +250,7 @@ def timeline_chart(*, title, description, timeline, href_for_machine=None, width
                 '<rect x="{}" y="{}" width="{}" height="{}" fill="{}"><title>{}: stopped {} to {} ({})</title></rect>',
                 f"{x1:.1f}", y + 4, f"{max(x2 - x1, 2):.1f}", row_h - 8, RED, row["name"],
                 local(s).strftime("%a %d %b %H:%M"),
-                "now" if e >= end else local(e).strftime("%a %d %b %H:%M"), format_duration((e - s).total_seconds()),
+                "now" if e >= end else local(e).strftime("%a %d %b %H:%M"), formats.duration((e - s).total_seconds()),
             ))
         inner = format_html(
             '<rect x="0" y="{}" width="{}" height="{}" fill="currentColor" fill-opacity="{}"/>'
@@ -280,10 +258,10 @@ def timeline_chart(*, title, description, timeline, href_for_machine=None, width
             '<text x="{}" y="{}" fill="currentColor" font-weight="bold">{}</text>',
             y, width, row_h, "0.04" if i % 2 else "0",
             label_width - 8, f"{y + row_h / 2 + font * 0.35:.1f}", name, mark_safe("".join(blocks)),
-            label_width + plot_w + 6, f"{y + row_h / 2 + font * 0.35:.1f}", format_hours(row["downtime_seconds"]),
+            label_width + plot_w + 6, f"{y + row_h / 2 + font * 0.35:.1f}", formats.hours(row["downtime_seconds"]),
         )
         href = href_for_machine(row["machine_id"]) if href_for_machine else None
-        parts.append(_link(href, inner, f"{row['name']}: down {format_hours(row['downtime_seconds'])}"))
+        parts.append(_link(href, inner, f"{row['name']}: down {formats.hours(row['downtime_seconds'])}"))
     parts.append(mark_safe("</svg>"))
     return mark_safe("".join(parts))
 

@@ -21,6 +21,9 @@ from django.conf import settings
 
 log = logging.getLogger(__name__)
 
+# The longest title, the AI's and the plain one alike (floor/reporting.py's make_title cuts to it):
+# either is the issue's display_title, in the desk's queue and the page's heading, so one limit for
+# both. The prompt asks for it and the reply is checked against it.
 TITLE_MAX = 80
 SUMMARY_MAX = 2000
 REMEDY_MAX = 3000
@@ -29,10 +32,10 @@ RETRY_AFTER_MAX = 30.0
 # the others are invisible on a page or break its lines. Models do write them, local ones especially.
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
-ISSUE_PROMPT = """You help the maintenance team of a CNC machining factory keep a clean logbook.
+ISSUE_PROMPT = f"""You help the maintenance team of a CNC machining factory keep a clean logbook.
 An operator typed the report below at the machine, fast and with abbreviations.
-Reply with a JSON object and nothing else: {"title": "...", "summary": "..."}
-- title: at most 70 characters; names the symptom (what is wrong), not the machine; no full stop.
+Reply with a JSON object and nothing else: {{"title": "...", "summary": "..."}}
+- title: at most {TITLE_MAX} characters; names the symptom (what is wrong), not the machine; no full stop.
 - summary: one to four short full sentences stating only the facts in the report. Keep alarm codes
   exactly as written. Expand obvious abbreviations (spdl = spindle, alm = alarm). Invent nothing:
   no causes, no advice, no facts that are not in the report.

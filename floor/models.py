@@ -8,7 +8,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from floor import ai
+from floor import ai, formats
 
 
 # --- The factory's own tables -----------------------------------------------------------------------
@@ -72,6 +72,8 @@ class Status(models.TextChoices):
 
 
 OPEN_STATUSES = (Status.OPEN, Status.IN_PROGRESS, Status.WAITING_PARTS)
+# The same as plain strings, for index conditions and expressions that migrations write out as they are.
+OPEN_STATUS_VALUES = [status.value for status in OPEN_STATUSES]
 
 # Which status may follow which. Work may skip steps (a quick fix goes from open to resolved), but a
 # finished issue only comes back through "reopen" (to open), so its resolution times stay honest.
@@ -98,15 +100,42 @@ class AIState(models.TextChoices):
     OFF = "off", "Off"
 
 
-class AIText:
-    """The life of the AI text of an issue or a remedy, beside its own columns ai_state, ai_error,
-    ai_updated_at (when the state last changed, or the worker took the text up) and created_at.
+class AIText(models.Model):
+    """The text AI writes beside what a person typed: an issue's title and summary, a remedy's polished
+    text. Both keep it in these columns and change it only through the methods below, so the two never
+    go different ways: every change writes ai_updated_at (when the state last changed, or the worker
+    took the text up), and a text written or given up on is told on its issue's timeline.
+
+    A concrete model names the columns AI writes (AI_TEXT_FIELDS: the first names the text on the
+    timeline, the last is shown in place of the typed text), the column holding the id of the issue
+    whose timeline it is (AI_ISSUE_FIELD), and that timeline's event kinds (ai_event_kinds()); it has
+    `description` (the typed text) and `created_at` of its own.
 
     Text still pending past ai.pending_limit() will never arrive: the worker writing it was killed or
     restarted mid-task, or its task was lost. It then counts as failed, so the page shows why and
     "Try again" instead of "Summarising…" for ever; wherever pending text is seen (the polling views,
     the worker's rounds) the same rule is applied.
     """
+
+    ai_state = models.CharField(max_length=10, choices=AIState.choices, default=AIState.OFF)
+    ai_error = models.TextField(blank=True)
+    ai_updated_at = models.DateTimeField(null=True, blank=True)
+
+    AI_TEXT_FIELDS = ()
+    AI_ISSUE_FIELD = "id"
+
+    class Meta:
+        abstract = True
+
+    @property
+    def ai_issue_id(self):
+        return getattr(self, self.AI_ISSUE_FIELD)
+
+    @property
+    def display_text(self):
+        """The text AI wrote (the last of AI_TEXT_FIELDS) once it is there, else the typed one."""
+        written = getattr(self, self.AI_TEXT_FIELDS[-1])
+        return written if self.ai_state == AIState.DONE and written else self.description
 
     @classmethod
     def ai_overdue(cls):
@@ -119,7 +148,31 @@ class AIText:
     @classmethod
     def fail_overdue_ai(cls):
         """Mark every overdue pending text failed; returns how many there were."""
-        return sum(row.fail_ai_if_overdue() for row in cls.ai_overdue().only("ai_state", "ai_updated_at", "created_at"))
+        overdue = cls.ai_overdue().only("ai_state", "ai_updated_at", "created_at", cls.AI_ISSUE_FIELD)
+        return sum(row.fail_ai_if_overdue() for row in overdue)
+
+    # Plain UPDATEs of the AI columns only: the text arrives while people may be changing the issue or
+    # the remedy, and must neither overwrite their change (nor the text they typed) nor count as one (an
+    # issue's version stays).
+    def start_ai(self):
+        self._set_ai(ai_state=AIState.PENDING, ai_error="")
+
+    def record_ai_text(self, **text):
+        """Store what AI wrote, one keyword per column of AI_TEXT_FIELDS."""
+        if set(text) != set(self.AI_TEXT_FIELDS):
+            raise TypeError(f"The AI text of {self._meta.verbose_name} is {', '.join(self.AI_TEXT_FIELDS)}; "
+                            f"got {', '.join(text) or 'nothing'}.")
+        with transaction.atomic():
+            if self._set_ai(**text, ai_state=AIState.DONE, ai_error=""):
+                self._ai_event(failed=False, value=text[self.AI_TEXT_FIELDS[0]])
+
+    def record_ai_failure(self, reason):
+        with transaction.atomic():
+            if self._set_ai(ai_state=AIState.FAILED, ai_error=reason):
+                self._ai_event(failed=True, value=reason)
+
+    def record_ai_off(self):
+        self._set_ai(ai_state=AIState.OFF)
 
     def mark_ai_started(self):
         """The worker takes the text up now: the limit counts from here, not from the wait in the
@@ -145,20 +198,31 @@ class AIText:
                 ai_state=AIState.FAILED, ai_error=reason, ai_updated_at=now
             )
             if failed:
-                self._ai_failed(reason)
+                self._ai_event(failed=True, value=reason)
         if failed:
             self.ai_state, self.ai_error, self.ai_updated_at = AIState.FAILED, reason, now
         else:
             self.refresh_from_db(fields=["ai_state", "ai_error", "ai_updated_at", *self.AI_TEXT_FIELDS])
         return bool(failed)
 
-    def _ai_failed(self, reason):
-        """Called inside the transaction that marked the text failed."""
+    def _set_ai(self, **fields):
+        """Returns whether the row was still there to write."""
+        fields["ai_updated_at"] = timezone.now()
+        written = type(self).objects.filter(pk=self.pk).update(**fields)
+        for name, value in fields.items():
+            setattr(self, name, value)
+        return bool(written)
+
+    def _ai_event(self, *, failed, value):
+        """The outcome on the issue's timeline, in the transaction that recorded it."""
+        done_kind, failed_kind = self.ai_event_kinds()
+        IssueEvent.objects.create(issue_id=self.ai_issue_id, kind=failed_kind if failed else done_kind,
+                                  to_value=value[:200])
 
 
 # 0 for open issues, 1 for finished ones: the first key of the desk's default order.
 URGENCY = models.Case(
-    models.When(status__in=["open", "in_progress", "waiting_parts"], then=models.Value(0)),
+    models.When(status__in=OPEN_STATUS_VALUES, then=models.Value(0)),
     default=models.Value(1),
     output_field=models.IntegerField(),
 )
@@ -176,7 +240,7 @@ class StaleIssue(Exception):
         self.issue = issue
 
 
-class Issue(AIText, models.Model):
+class Issue(AIText):
     # Nullable only so that a machine deleted in the ERP leaves its history readable (the join then
     # finds nothing); every form requires a machine.
     machine = models.ForeignKey(
@@ -190,11 +254,9 @@ class Issue(AIText, models.Model):
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True)
 
+    # ai_state, ai_error and ai_updated_at: AIText.
     ai_title = models.CharField(max_length=200, blank=True)
     ai_summary = models.TextField(blank=True)
-    ai_state = models.CharField(max_length=10, choices=AIState.choices, default=AIState.OFF)
-    ai_error = models.TextField(blank=True)
-    ai_updated_at = models.DateTimeField(null=True, blank=True)
 
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
     priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
@@ -238,6 +300,9 @@ class Issue(AIText, models.Model):
     class Meta:
         db_table = "issues_issue"
         ordering = ["-reported_at", "-id"]
+        # Every permission of the app lives here, under the one app label "floor" (they are stored as
+        # floor.*, and the roles in floor/roles.py grant them), including those the other apps check:
+        # view_desk and export_issues (desk/views.py), view_dashboard (dashboard/views.py), print_labels.
         permissions = [
             ("assign_issue", "Can assign issues"),
             ("change_issue_status", "Can change the status of issues"),
@@ -253,7 +318,7 @@ class Issue(AIText, models.Model):
             models.Index(fields=["assigned_to", "status"], name="issue_assignee_status"),
             # Open issues are a small, hot part of the table: the floor's tiles and "down now" read it.
             models.Index(fields=["machine", "is_runnable"], name="issue_open_machine",
-                         condition=Q(status__in=["open", "in_progress", "waiting_parts"])),
+                         condition=Q(status__in=OPEN_STATUS_VALUES)),
             # The desk's default order (open first, machines down first, then priority and age), as an
             # index so the first page of a million issues is read, not sorted.
             models.Index(URGENCY, "is_runnable", F("priority").desc(), F("reported_at").desc(), F("id").desc(),
@@ -297,9 +362,7 @@ class Issue(AIText, models.Model):
         """Who reported it: the name typed on a shared tablet, else the account's name."""
         if self.reporter_name:
             return self.reporter_name
-        if self.reported_by:
-            return self.reported_by.get_full_name() or self.reported_by.get_username()
-        return ""
+        return formats.person(self.reported_by)
 
     @property
     def is_open(self):
@@ -369,9 +432,10 @@ class Issue(AIText, models.Model):
         def apply(issue, now):
             if issue.assigned_to_id == (user.pk if user else None):
                 return []
-            old = issue.assigned_to.get_username() if issue.assigned_to else ""
+            # The timeline names people as every page does, as they were called at the time.
+            old = formats.person(issue.assigned_to)
             issue.assigned_to = user
-            return [(IssueEvent.Kind.ASSIGNED, old, user.get_username() if user else "")]
+            return [(IssueEvent.Kind.ASSIGNED, old, formats.person(user))]
 
         return self._change(by=by, expected_version=expected_version, apply=apply)
 
@@ -406,35 +470,13 @@ class Issue(AIText, models.Model):
 
         return self._change(by=by, expected_version=expected_version, apply=apply)
 
-    # --- AI text (floor/tasks.py) --------------------------------------------------------------------
-    # Plain UPDATEs of the AI columns only: the text arrives while people may be changing the issue,
-    # and must neither overwrite their change nor count as one (the version stays).
-    def start_ai(self):
-        self._set_ai(ai_state=AIState.PENDING, ai_error="")
+    # --- AI text: AIText, written by floor/tasks.py --------------------------------------------------
+    AI_TEXT_FIELDS = ("ai_title", "ai_summary")  # the timeline names the title; the page shows the summary
+    AI_ISSUE_FIELD = "id"
 
-    def record_ai_text(self, *, title, summary):
-        with transaction.atomic():
-            self._set_ai(ai_title=title, ai_summary=summary, ai_state=AIState.DONE, ai_error="")
-            IssueEvent.objects.create(issue=self, kind=IssueEvent.Kind.AI_DONE, to_value=title[:200])
-
-    def record_ai_failure(self, reason):
-        with transaction.atomic():
-            self._set_ai(ai_state=AIState.FAILED, ai_error=reason)
-            self._ai_failed(reason)
-
-    AI_TEXT_FIELDS = ["ai_title", "ai_summary"]
-
-    def _ai_failed(self, reason):
-        IssueEvent.objects.create(issue=self, kind=IssueEvent.Kind.AI_FAILED, to_value=reason[:200])
-
-    def record_ai_off(self):
-        self._set_ai(ai_state=AIState.OFF)
-
-    def _set_ai(self, **fields):
-        fields["ai_updated_at"] = timezone.now()
-        Issue.objects.filter(pk=self.pk).update(**fields)
-        for name, value in fields.items():
-            setattr(self, name, value)
+    @staticmethod
+    def ai_event_kinds():
+        return IssueEvent.Kind.AI_DONE, IssueEvent.Kind.AI_FAILED
 
 
 def _yes_no(value):
@@ -442,7 +484,7 @@ def _yes_no(value):
 
 
 class IssueAlarmCode(models.Model):
-    """One alarm code of an issue, normalised (see floor/alarm_codes.py); a row each, so that
+    """One alarm code of an issue, normalised (see floor/ocr/alarm_codes.py); a row each, so that
     "which issues had SV0401" and "top alarm codes" are plain indexed queries on any database."""
 
     issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="alarm_codes")
@@ -459,13 +501,11 @@ class IssueAlarmCode(models.Model):
         return self.code
 
 
-class Remedy(AIText, models.Model):
+class Remedy(AIText):
     issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="remedies")
     description = models.TextField()
+    # ai_state, ai_error and ai_updated_at: AIText.
     ai_text = models.TextField(blank=True)
-    ai_state = models.CharField(max_length=10, choices=AIState.choices, default=AIState.OFF)
-    ai_error = models.TextField(blank=True)
-    ai_updated_at = models.DateTimeField(null=True, blank=True)
     performed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="remedies"
     )
@@ -487,29 +527,13 @@ class Remedy(AIText, models.Model):
     def __str__(self):
         return f"Remedy for #{self.issue_id}"
 
-    @property
-    def display_text(self):
-        return self.ai_text if self.ai_state == AIState.DONE and self.ai_text else self.description
+    # --- AI text: AIText, written by floor/tasks.py --------------------------------------------------
+    AI_TEXT_FIELDS = ("ai_text",)
+    AI_ISSUE_FIELD = "issue_id"  # its issue's timeline tells the outcome
 
-    def start_ai(self):
-        self._set_ai(ai_state=AIState.PENDING, ai_error="")
-
-    def record_ai_text(self, text):
-        self._set_ai(ai_text=text, ai_state=AIState.DONE, ai_error="")
-
-    def record_ai_failure(self, reason):
-        self._set_ai(ai_state=AIState.FAILED, ai_error=reason)
-
-    def record_ai_off(self):
-        self._set_ai(ai_state=AIState.OFF)
-
-    AI_TEXT_FIELDS = ["ai_text"]
-
-    def _set_ai(self, **fields):
-        fields["ai_updated_at"] = timezone.now()
-        Remedy.objects.filter(pk=self.pk).update(**fields)
-        for name, value in fields.items():
-            setattr(self, name, value)
+    @staticmethod
+    def ai_event_kinds():
+        return IssueEvent.Kind.REMEDY_AI_DONE, IssueEvent.Kind.REMEDY_AI_FAILED
 
 
 def attachment_path(instance, filename):
@@ -592,6 +616,12 @@ class Attachment(models.Model):
     def is_being_read(self):
         return self.reading == Attachment.Reading.QUEUED
 
+    def record_added(self):
+        """Note on the timeline that this file came onto its issue after the issue was reported (the
+        files sent with a report are the report's; a remedy's are the remedy's)."""
+        IssueEvent.objects.create(issue_id=self.issue_id, kind=IssueEvent.Kind.ATTACHMENT_ADDED,
+                                  actor_id=self.uploaded_by_id, to_value=self.original_name[:200])
+
     @property
     def reading_note(self):
         """What the form's preview says about reading the photo, or "" when its codes say it all."""
@@ -620,6 +650,8 @@ class IssueEvent(models.Model):
         CODES_READ = "codes_read", "Alarm code read from a photo"
         AI_DONE = "ai_done", "AI text ready"
         AI_FAILED = "ai_failed", "AI failed"
+        REMEDY_AI_DONE = "remedy_ai_done", "AI text of a remedy ready"
+        REMEDY_AI_FAILED = "remedy_ai_failed", "AI failed on a remedy"
 
     issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -661,4 +693,8 @@ class IssueEvent(models.Model):
                 return f"AI title: {self.to_value}"
             case Kind.AI_FAILED:
                 return f"AI failed: {self.to_value}"
+            case Kind.REMEDY_AI_DONE:
+                return f"Remedy rewritten by AI: {self.to_value}"
+            case Kind.REMEDY_AI_FAILED:
+                return f"AI failed on a remedy: {self.to_value}"
         return self.get_kind_display()

@@ -3,15 +3,13 @@
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from floor import locks
-from floor.alarm_codes import normalise_code
+from floor import ai, locks
+from floor.ocr import MAX_CODE_LENGTH, normalise_code, parse_typed_codes
 from floor.models import (
     OPEN_STATUSES,
-    AIState,
     Attachment,
     Category,
     Issue,
@@ -21,10 +19,11 @@ from floor.models import (
     Remedy,
 )
 from floor.search import refresh_search_document
-from floor.tasks import enqueue_after_commit, request_remedy_text, summarise_issue
+from floor.tasks import request_ai_text
 from floor.uploads import delete_attachment
 
-TITLE_MAX = 80
+# One limit for every title, typed or written by AI: both show in the same places (see floor/ai.py).
+TITLE_MAX = ai.TITLE_MAX
 
 
 def make_title(*, category, alarm_codes=(), description=""):
@@ -89,7 +88,6 @@ def report_issue(
             category=category,
             description=description,
             title=make_title(category=category, alarm_codes=[c for c, _ in codes], description=description),
-            ai_state=AIState.PENDING if settings.AI_ENABLED else AIState.OFF,
             is_runnable=is_runnable,
             priority=priority,
             reported_by=by,
@@ -108,19 +106,31 @@ def report_issue(
             # The token stays on the photos: a resend of the same photo is then known (floor/uploads.py).
             photos.update(issue=issue)
         refresh_search_document(issue)
-        if issue.ai_state == AIState.PENDING:
-            enqueue_after_commit(summarise_issue, issue.pk)
+        request_ai_text(issue)
     return issue
 
 
 def _normalised(alarm_codes):
-    """(code, family) pairs, normalised, each code once, in order; items are strings or pairs."""
+    """(code, family) pairs, normalised, each code once, in order; items are strings or pairs.
+
+    A string is read as the alarm-code field reads what a person typed (parse_typed_codes), so a report
+    made in code keeps the codes the form would; a pair is one code read from a photo, with its family.
+    A code too long to store is a caller's mistake, refused here rather than by the database.
+    """
     codes = []
     for item in alarm_codes:
-        code, family = (item, "") if isinstance(item, str) else item
-        code = normalise_code(code)
-        if code and code not in [c for c, _ in codes]:
-            codes.append((code, family))
+        if isinstance(item, str):
+            typed = parse_typed_codes(item)
+            found, too_long = [(code, "") for code in typed.codes], typed.too_long
+        else:
+            code, family = item
+            code = normalise_code(code)
+            found, too_long = ([], [code]) if len(code) > MAX_CODE_LENGTH else ([(code, family)], [])
+        if too_long:
+            raise ValueError(f"An alarm code is at most {MAX_CODE_LENGTH} characters: {too_long[0]!r}")
+        for code, family in found:
+            if code and code not in [c for c, _ in codes]:
+                codes.append((code, family))
     return codes
 
 
@@ -183,30 +193,34 @@ def _move_photos(*, token, issue):
         have.add(photo.sha256)
         photo.issue = issue
         photo.save(update_fields=["issue"])
-        IssueEvent.objects.create(issue=issue, kind=IssueEvent.Kind.ATTACHMENT_ADDED, actor=photo.uploaded_by,
-                                  to_value=photo.original_name[:200])
-        if photo.ocr_alarm_codes:
-            take_codes_from_photo(issue=issue, attachment=photo)
+        photo.record_added()
+        photo_read(issue=issue, attachment=photo)
 
 
-def take_codes_from_photo(*, issue, attachment):
-    """A photo's alarm codes become its issue's when the issue has none yet (the report went out before
-    the photo was read, or without the code being typed). Codes someone typed are never overruled."""
+def photo_read(*, issue, attachment):
+    """A photo of `issue` was read, or came onto it read already: the text read joins what the desk's
+    search looks in, and the photo's alarm codes become the issue's when it has none yet (the report
+    went out before the photo was read, or without the code typed). Codes someone typed are never
+    overruled."""
     with transaction.atomic():
         issue = Issue.objects.select_for_update().get(pk=issue.pk)
-        if issue.alarm_codes.exists():
-            return
-        codes = _normalised((found["code"], found.get("family", "")) for found in attachment.ocr_alarm_codes)
-        if not codes:
-            return
-        IssueAlarmCode.objects.bulk_create(IssueAlarmCode(issue=issue, code=c, family=f) for c, f in codes)
-        if issue.title == make_title(category=issue.category, description=issue.description):
-            Issue.objects.filter(pk=issue.pk).update(
-                title=make_title(category=issue.category, alarm_codes=[c for c, _ in codes],
-                                 description=issue.description))
-        IssueEvent.objects.create(issue=issue, kind=IssueEvent.Kind.CODES_READ,
-                                  to_value=", ".join(c for c, _ in codes)[:200])
+        _take_codes(issue, attachment)
         refresh_search_document(issue)
+
+
+def _take_codes(issue, attachment):
+    if issue.alarm_codes.exists():
+        return
+    codes = _normalised((found["code"], found.get("family", "")) for found in attachment.ocr_alarm_codes)
+    if not codes:
+        return
+    IssueAlarmCode.objects.bulk_create(IssueAlarmCode(issue=issue, code=c, family=f) for c, f in codes)
+    if issue.title == make_title(category=issue.category, description=issue.description):
+        Issue.objects.filter(pk=issue.pk).update(
+            title=make_title(category=issue.category, alarm_codes=[c for c, _ in codes],
+                             description=issue.description))
+    IssueEvent.objects.create(issue=issue, kind=IssueEvent.Kind.CODES_READ,
+                              to_value=", ".join(c for c, _ in codes)[:200])
 
 
 def record_remedy(*, issue, description, by, minutes_spent=None, parts_used="", performed_at=None):
@@ -224,5 +238,5 @@ def record_remedy(*, issue, description, by, minutes_spent=None, parts_used="", 
         IssueEvent.objects.create(issue=issue, kind=IssueEvent.Kind.REMEDY_ADDED, actor=by,
                                   to_value=description.strip()[:200])
         refresh_search_document(issue)
-        request_remedy_text(remedy)
+        request_ai_text(remedy)
     return remedy

@@ -8,13 +8,12 @@ every word must appear somewhere in it. Either way a query that is an alarm code
 with exactly that code.
 """
 
-from django.apps import apps as global_apps
 from django.db import connection
 from django.db.models import FloatField, Q, Value
 from django.db.models.expressions import RawSQL
 
-from floor.alarm_codes import normalise_code
-from floor.models import IssueAlarmCode
+from floor.models import Attachment, Issue, IssueAlarmCode, Remedy
+from floor.ocr import normalise_code
 
 # No stemming: alarm texts, part numbers and several languages mix in one box.
 SEARCH_CONFIG = "simple"
@@ -26,14 +25,8 @@ def compose_document(*parts):
     return "\n".join(p.strip() for p in parts if p and p.strip())
 
 
-def refresh_search_documents(issue_ids, *, apps=None):
-    """Rewrite the search documents of these issues from what they hold now. `apps` lets a migration
-    pass its historical models."""
-    apps = apps or global_apps
-    Issue = apps.get_model("floor", "Issue")
-    IssueAlarmCode = apps.get_model("floor", "IssueAlarmCode")
-    Remedy = apps.get_model("floor", "Remedy")
-    Attachment = apps.get_model("floor", "Attachment")
+def refresh_search_documents(issue_ids):
+    """Rewrite the search documents of these issues from what they hold now."""
     ids = list(issue_ids)
     for start in range(0, len(ids), BATCH):
         chunk = ids[start:start + BATCH]
@@ -56,15 +49,14 @@ def refresh_search_documents(issue_ids, *, apps=None):
         Issue.objects.bulk_update(issues, ["search_document"])
 
 
-def fill_all_search_documents(connection, *, apps=None):
+def fill_all_search_documents(connection):
     """Rewrite every issue's search document. On PostgreSQL one set-based UPDATE, so a factory with a
-    million issues upgrades in a minute or two; elsewhere in batches."""
+    million issues is done in a minute or two; elsewhere in batches."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(_FILL_ALL_SQL)
         return
-    Issue = (apps or global_apps).get_model("floor", "Issue")
-    refresh_search_documents(Issue.objects.values_list("pk", flat=True), apps=apps)
+    refresh_search_documents(Issue.objects.values_list("pk", flat=True))
 
 
 _FILL_ALL_SQL = """

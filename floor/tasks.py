@@ -16,7 +16,7 @@ from django_tasks_db.models import DBTaskResult
 
 from floor import ai
 from floor.models import AIState, Issue, Remedy
-from floor.search import refresh_search_document
+from floor.search import refresh_search_documents
 
 log = logging.getLogger(__name__)
 
@@ -30,21 +30,13 @@ def enqueue_after_commit(task_, *args):
     transaction.on_commit(lambda: task_.enqueue(*args), robust=True)
 
 
-def request_issue_text(issue):
-    """Ask for an issue's AI title and summary in the background (or mark AI off)."""
+def request_ai_text(row):
+    """Ask for the AI text of an issue or a remedy in the background (or mark AI off)."""
     if not ai.is_enabled():
-        issue.record_ai_off()
+        row.record_ai_off()
         return
-    issue.start_ai()
-    enqueue_after_commit(summarise_issue, issue.pk)
-
-
-def request_remedy_text(remedy):
-    if not ai.is_enabled():
-        remedy.record_ai_off()
-        return
-    remedy.start_ai()
-    enqueue_after_commit(polish_remedy, remedy.pk)
+    row.start_ai()
+    enqueue_after_commit(AI_TASKS[type(row)], row.pk)
 
 
 def _facts(issue):
@@ -69,63 +61,61 @@ def _unexpected(error):
     return f"Unexpected error while writing the text ({words}). Try again; the worker's log has the details."
 
 
-@task
-def summarise_issue(issue_id):
-    issue = Issue.objects.select_related("machine").filter(pk=issue_id).first()
-    if issue is None or issue.ai_state != AIState.PENDING:
+def _write_ai_text(rows, pk, ask):
+    """The one shape of every AI task: the row if its text is still wanted, the model asked (`ask(row)`
+    returns the AI's columns), then the text or the reason it failed stored, and the issue's search
+    document refreshed with what was written."""
+    row = rows.filter(pk=pk).first()
+    if row is None or row.ai_state != AIState.PENDING:
         return  # deleted, or already answered by an earlier run
     if not ai.is_enabled():
-        issue.record_ai_off()
+        row.record_ai_off()
         return
-    if not issue.mark_ai_started():
+    if not row.mark_ai_started():
         return  # given up on while it waited in the queue
+    what = f"{row._meta.verbose_name} {row.pk}"
     try:
         try:
-            text = ai.summarise_issue(description=issue.description, **_facts(issue))
+            text = ask(row)
         finally:
             _check_connection()
-        issue.record_ai_text(title=text.title, summary=text.summary)
+        row.record_ai_text(**text)
     except ai.AIError as e:
-        log.warning("AI text for issue #%s failed: %s", issue_id, e)
-        issue.record_ai_failure(str(e))
+        log.warning("AI text for %s failed: %s", what, e)
+        row.record_ai_failure(str(e))
         return
     except Exception as e:
-        # If the database itself is gone this raises too; the pending limit then catches the issue.
-        log.exception("AI text for issue #%s failed unexpectedly", issue_id)
-        issue.record_ai_failure(_unexpected(e))
+        # If the database itself is gone this raises too; the pending limit then catches the text.
+        log.exception("AI text for %s failed unexpectedly", what)
+        row.record_ai_failure(_unexpected(e))
         return
-    refresh_search_document(issue)
+    refresh_search_documents([row.ai_issue_id])
+
+
+def _issue_text(issue):
+    text = ai.summarise_issue(description=issue.description, **_facts(issue))
+    return {"ai_title": text.title, "ai_summary": text.summary}
+
+
+def _remedy_text(remedy):
+    return {"ai_text": ai.polish_remedy(text=remedy.description, **_facts(remedy.issue))}
+
+
+@task
+def summarise_issue(issue_id):
+    """An issue's AI title and summary."""
+    _write_ai_text(Issue.objects.select_related("machine"), issue_id, _issue_text)
 
 
 @task
 def polish_remedy(remedy_id):
-    remedy = Remedy.objects.select_related("issue__machine").filter(pk=remedy_id).first()
-    if remedy is None or remedy.ai_state != AIState.PENDING:
-        return
-    if not ai.is_enabled():
-        remedy.record_ai_off()
-        return
-    if not remedy.mark_ai_started():
-        return
-    issue = remedy.issue
-    try:
-        try:
-            text = ai.polish_remedy(text=remedy.description, **_facts(issue))
-        finally:
-            _check_connection()
-        remedy.record_ai_text(text)
-    except ai.AIError as e:
-        log.warning("AI text for remedy %s failed: %s", remedy_id, e)
-        remedy.record_ai_failure(str(e))
-        return
-    except Exception as e:
-        log.exception("AI text for remedy %s failed unexpectedly", remedy_id)
-        remedy.record_ai_failure(_unexpected(e))
-        return
-    refresh_search_document(issue)
+    """A remedy's text, rewritten by AI."""
+    _write_ai_text(Remedy.objects.select_related("issue__machine"), remedy_id, _remedy_text)
 
 
-AI_TASKS = [summarise_issue, polish_remedy]
+# Each kind of AI text and the task that writes it. The task names stay as they are: rows of the queue
+# name their task by its path.
+AI_TASKS = {Issue: summarise_issue, Remedy: polish_remedy}
 
 
 class WorkerStopped(Exception):
@@ -141,7 +131,8 @@ def fail_stalled_ai():
     error = WorkerStopped("The worker running this task stopped before it finished (still running past the AI "
                           "pending limit).")
     tasks = DBTaskResult.objects.filter(
-        status=TaskResultStatus.RUNNING, started_at__lt=cutoff, task_path__in=[t.module_path for t in AI_TASKS]
+        status=TaskResultStatus.RUNNING, started_at__lt=cutoff,
+        task_path__in=[t.module_path for t in AI_TASKS.values()],
     ).update(
         status=TaskResultStatus.FAILED,
         finished_at=timezone.now(),

@@ -1,20 +1,8 @@
-"""Number formats of the dashboard's figures (the same as the charts use)."""
+"""The dashboard's shares (durations, ages and people are the site's: the `logbook` filters)."""
 
 from django import template
 
-from dashboard.charts import format_duration, format_hours
-
 register = template.Library()
-
-
-@register.filter
-def duration(seconds):
-    return format_duration(seconds)
-
-
-@register.filter
-def hours(seconds):
-    return format_hours(seconds)
 
 
 @register.filter
@@ -35,10 +23,3 @@ def signed_percent(fraction):
         return "–"
     value = round(fraction * 100)
     return f"+{value} %" if value > 0 else f"−{-value} %" if value < 0 else "±0 %"
-
-
-@register.filter
-def age_since(moment):
-    from django.utils import timezone
-
-    return format_duration((timezone.now() - moment).total_seconds()) if moment else "–"

@@ -118,14 +118,34 @@
     if (note) note.classList.remove("hidden");
   });
 
-  // A tap on an alarm code found on the photo puts it into the alarm-code field.
+  // --- Alarm codes found on a photo ----------------------------------------------------------------
+  // A tap on a code found on the photo puts it into the alarm-code field. The button holds the code as
+  // the server read and normalised it, and the field is read on the server alone (parse_typed_codes in
+  // floor/ocr/alarm_codes.py: commas, semicolons, line breaks, codes written with spaces), so nothing here
+  // splits the field by a rule of its own that could read it otherwise. Whether the code is in the field
+  // already is the server's answer: the "seen before" panel follows the field and sends back the codes it
+  // read, with the exact text it read them from (the "typedcodes" event). A field that is that one code
+  // (filled in from the photo) needs no answer. An answer about another text (typed since, not answered
+  // yet) says nothing, and the code is added after a comma: a code then in the field twice is read once.
+  var typed = { text: null, codes: [] };
+  document.addEventListener("typedcodes", function (event) {
+    typed = { text: event.detail.text, codes: event.detail.codes || [] };
+  });
+
+  function fieldHolds(field, code) {
+    if (field.value.trim() === code) return true;
+    return typed.text === field.value && typed.codes.indexOf(code) !== -1;
+  }
+
   document.addEventListener("click", function (event) {
     var button = event.target.closest("[data-alarm-code]");
     if (button) {
       var field = document.getElementById("id_alarm_codes");
-      var codes = field.value.split(",").map(function (c) { return c.trim(); }).filter(Boolean);
-      if (codes.indexOf(button.dataset.alarmCode) === -1) codes.push(button.dataset.alarmCode);
-      field.value = codes.join(", ");
+      var code = button.dataset.alarmCode;
+      if (!fieldHolds(field, code)) {
+        var text = field.value.trim();
+        field.value = text ? text + ", " + code : code;
+      }
       htmx.trigger(field, "codefilled");
       button.setAttribute("aria-pressed", "true");
       return;

@@ -4,6 +4,7 @@ import io
 import time
 import uuid
 from datetime import timedelta
+from html.parser import HTMLParser
 
 import pytest
 from django.core.management import call_command
@@ -15,7 +16,7 @@ from django_tasks_db.models import DBTaskResult
 
 from floor import ai
 from floor.models import AIState, Issue, IssueEvent, Remedy
-from floor.reporting import record_remedy, report_issue
+from floor.reporting import make_title, record_remedy, report_issue
 from floor.tasks import polish_remedy, summarise_issue
 from tests.openai_server import (
     CLEAN_REMEDY,
@@ -390,3 +391,177 @@ def test_worker_gives_up_on_text_whose_worker_died(client, machine, operator, ma
     issue.refresh_from_db()
     assert (issue.ai_state, issue.ai_title) == (AIState.DONE, GOOD_TITLE)
     assert Remedy.objects.get(pk=remedy.pk).ai_state == AIState.FAILED
+
+
+# --- issues and remedies: one life of their AI text ------------------------------------------------------
+KINDS = ["issue", "remedy"]
+TASK_OF = {"issue": summarise_issue, "remedy": polish_remedy}
+DONE_EVENT = {"issue": IssueEvent.Kind.AI_DONE, "remedy": IssueEvent.Kind.REMEDY_AI_DONE}
+FAILED_EVENT = {"issue": IssueEvent.Kind.AI_FAILED, "remedy": IssueEvent.Kind.REMEDY_AI_FAILED}
+WRITTEN = {"issue": GOOD_TITLE, "remedy": GOOD_REMEDY}  # what the timeline names
+
+
+@pytest.fixture
+def texts(issue, maintenance, django_capture_on_commit_callbacks):
+    """A pending AI text of each kind: the issue's and one of its remedies'."""
+    return {"issue": issue, "remedy": remedy_for(issue, maintenance, django_capture_on_commit_callbacks)}
+
+
+def test_issues_and_remedies_go_through_the_same_life_cycle():
+    """Every change of AI text is AIText's: a copy on one kind would be free to drift from the other."""
+    from floor.models import AIText
+
+    for name in ["start_ai", "record_ai_text", "record_ai_failure", "record_ai_off", "mark_ai_started",
+                 "fail_ai_if_overdue", "fail_overdue_ai", "ai_overdue", "_set_ai", "_ai_event", "display_text"]:
+        assert name in vars(AIText), name
+        assert name not in vars(Issue) and name not in vars(Remedy), f"{name} has a copy of its own"
+    for field in ["ai_state", "ai_error", "ai_updated_at"]:
+        columns = [model._meta.get_field(field).deconstruct()[1:] for model in (AIText, Issue, Remedy)]
+        assert columns[0] == columns[1] == columns[2], field
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_text_written_is_told_on_the_timeline_with_its_time(texts, model, kind):
+    row = texts[kind]
+    before = timezone.now()
+    run(TASK_OF[kind], row.pk)
+    row.refresh_from_db()
+    assert row.ai_state == AIState.DONE and before <= row.ai_updated_at <= timezone.now()
+    [event] = IssueEvent.objects.filter(issue=texts["issue"], kind=DONE_EVENT[kind])
+    assert event.to_value == WRITTEN[kind] and before <= event.created_at <= timezone.now()
+    assert row.description == {"issue": "spdl hot again alm after 20min tool 12 smokes",
+                               "remedy": "fan clogged cleaned it + filter"}[kind]  # the typed text stays
+    assert Issue.objects.get(pk=texts["issue"].pk).version == 1  # not a change by a person
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_text_failed_is_told_on_the_timeline_with_its_time(texts, model, kind):
+    model.mode = "error500"
+    row = texts[kind]
+    before = timezone.now()
+    run(TASK_OF[kind], row.pk)
+    row.refresh_from_db()
+    assert row.ai_state == AIState.FAILED and "HTTP 500" in row.ai_error
+    assert before <= row.ai_updated_at <= timezone.now()
+    [event] = IssueEvent.objects.filter(issue=texts["issue"], kind=FAILED_EVENT[kind])
+    assert event.to_value == row.ai_error[:200] and before <= event.created_at <= timezone.now()
+
+
+def test_the_timeline_says_the_remedys_text_is_the_remedys(client, texts, model, maintenance):
+    run(polish_remedy, texts["remedy"].pk)
+    model.mode = "error500"
+    remedy = record_remedy(issue=texts["issue"], description="swapped the fan", by=maintenance)
+    run(polish_remedy, remedy.pk)
+    client.force_login(maintenance)
+    page = client.get(reverse("issue_detail", args=[texts["issue"].pk])).content.decode()
+    assert f"Remedy rewritten by AI: {GOOD_REMEDY}" in page
+    assert "AI failed on a remedy: The model server failed (HTTP 500)." in page
+
+
+def test_try_again_on_a_failed_remedy_writes_the_text(client, texts, model, maintenance, operator,
+                                                      django_capture_on_commit_callbacks):
+    remedy = texts["remedy"]
+    model.mode = "error500"
+    run(polish_remedy, remedy.pk)
+    rerun = reverse("remedy_ai_rerun", args=[remedy.pk])
+    client.force_login(operator)
+    page = client.get(reverse("issue_detail", args=[texts["issue"].pk])).content.decode()
+    assert "AI text failed" not in page and rerun not in page
+    assert client.post(rerun).status_code == 403
+
+    client.force_login(maintenance)
+    page = client.get(reverse("issue_detail", args=[texts["issue"].pk])).content.decode()
+    assert "AI text failed: The model server failed (HTTP 500)." in page and f'action="{rerun}"' in page
+    model.mode = "good"
+    with django_capture_on_commit_callbacks(execute=True) as queued:
+        response = client.post(rerun, headers={"HX-Request": "true"})
+    assert response.status_code == 200 and "Polishing the text…" in response.content.decode()
+    assert len(queued) == 1
+    run(polish_remedy, remedy.pk)
+    remedy.refresh_from_db()
+    assert (remedy.ai_state, remedy.ai_text, remedy.ai_error) == (AIState.DONE, GOOD_REMEDY, "")
+    assert IssueEvent.objects.filter(kind=IssueEvent.Kind.REMEDY_AI_DONE).count() == 1
+    assert client.post(rerun).url == reverse("issue_detail", args=[texts["issue"].pk])  # a plain form post
+
+
+class _AIBlock(HTMLParser):
+    """What the AI text block of a reply shows, as far as the state goes (not the kind's words)."""
+
+    def __init__(self, html):
+        super().__init__()
+        self.root, self.depth, self.found = None, 0, {"status note": False, "details": False, "forms": []}
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if self.root is None and "data-ai-text" in attrs:
+            self.root = attrs
+        if tag == "p" and attrs.get("role") == "status":
+            self.found["status note"] = True
+        elif tag == "details":
+            self.found["details"] = True
+        elif tag == "form":
+            self.found["forms"].append((attrs.get("action"), attrs.get("hx-post"), attrs.get("hx-target")))
+
+
+def shape(response, *, poll, rerun):
+    block = _AIBlock(response.content.decode())
+    root = block.root
+    return {
+        "status": response.status_code,
+        "state": root["data-ai-text"],
+        "polls": (root.get("hx-get") == poll, root.get("hx-trigger"), root.get("hx-swap")),
+        "status note": block.found["status note"],
+        "typed text one click away": block.found["details"],
+        "try again": [(action == rerun, post == rerun, target) for action, post, target in block.found["forms"]],
+        "try again button": "Try again" in response.content.decode(),
+    }
+
+
+def put_into(row, state):
+    {
+        "pending": lambda: row.start_ai(),
+        "done": lambda: row.record_ai_text(**{field: "Written by AI" for field in row.AI_TEXT_FIELDS}),
+        "failed": lambda: row.record_ai_failure("The model server failed (HTTP 500)."),
+        "off": lambda: row.record_ai_off(),
+    }[state]()
+
+
+@pytest.mark.parametrize("role", ["maintenance", "operator"])
+@pytest.mark.parametrize("state", ["pending", "done", "failed", "off"])
+def test_both_poll_views_answer_each_state_alike(client, texts, request, role, state):
+    """The issue's block and the remedy's are one fragment behind one view shape: any change to one
+    kind's states only shows here."""
+    client.force_login(request.getfixturevalue(role))
+    shapes = {}
+    for kind, row in texts.items():
+        put_into(row, state)
+        poll, rerun = reverse(f"{kind}_ai", args=[row.pk]), reverse(f"{kind}_ai_rerun", args=[row.pk])
+        shapes[kind] = shape(client.get(poll, headers={"HX-Request": "true"}), poll=poll, rerun=rerun)
+    assert shapes["issue"] == shapes["remedy"]
+    pending, failed, may_rerun = state == "pending", state == "failed", role == "maintenance"
+    assert shapes["issue"] == {
+        "status": 200 if pending else 286,
+        "state": state,
+        "polls": (True, "every 2s", "outerHTML") if pending else (False, None, None),
+        "status note": pending,
+        "typed text one click away": state == "done",
+        "try again": [(True, True, "closest [data-ai-text]")] if failed and may_rerun else [],
+        "try again button": failed and may_rerun,
+    }
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_page_shows_the_block_its_poll_answers(client, texts, maintenance, kind):
+    """The page includes the same partial the polling view renders, byte for byte."""
+    client.force_login(maintenance)
+    row = texts[kind]
+    page = client.get(reverse("issue_detail", args=[texts["issue"].pk])).content.decode()
+    poll = client.get(reverse(f"{kind}_ai", args=[row.pk]), headers={"HX-Request": "true"}).content.decode()
+    assert poll.strip() and poll.strip() in page
+
+
+def test_the_prompt_asks_for_the_title_length_the_check_allows():
+    assert f"title: at most {ai.TITLE_MAX} characters" in ai.ISSUE_PROMPT
+    # The plain title keeps to the same limit: either is the issue's title in the same places.
+    assert ai.TITLE_MAX - 5 < len(make_title(category="other", description="word " * 100)) <= ai.TITLE_MAX

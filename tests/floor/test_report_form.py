@@ -207,3 +207,53 @@ def test_two_sends_at_the_same_moment_create_one_issue(operator, machine):
         thread.join()
     assert Issue.objects.count() == 1
     assert locations == [reverse("issue_reported", args=[Issue.objects.get().pk])] * 2
+
+
+# Inputs the report form, the "seen before" panel under its field and report_issue used to read three ways:
+# the panel took a line break for a space, counted repeats and ignored \n; the form refused NUL, which the
+# panel dropped; report_issue took the whole text for one code; and all three stored "SV0401 SV0436" as one.
+READ_ALIKE = [
+    ("SV0401\nSV0436", ["SV0401", "SV0436"]),
+    ("sv 0401; SV0401, SV0436", ["SV0401", "SV0436"]),
+    ("SV0401\x00, sv0436\x07", ["SV0401", "SV0436"]),
+    ("SV0401 SV0436", ["SV0401", "SV0436"]),
+    ("M01 0101; SV 0401", ["M01 0101", "SV0401"]),
+]
+
+
+@pytest.mark.parametrize("typed, expected", READ_ALIKE)
+def test_form_panel_and_report_issue_read_typed_codes_alike(client, operator, machine, other_machine, typed,
+                                                            expected):
+    client.force_login(operator)
+    response = client.post(url(machine), fields(alarm_codes=typed))
+    assert response.status_code == 302, response.content.decode()
+    assert [c.code for c in Issue.objects.get().alarm_codes.all()] == expected
+
+    assert client.get(reverse("seen_before"), {"alarm_codes": typed}).context["codes"] == expected
+
+    made = report_issue(machine=other_machine, category="alarm", alarm_codes=[typed], by=operator)
+    assert [c.code for c in made.alarm_codes.all()] == expected
+
+
+def test_repeated_codes_count_once_towards_the_five(client, operator, machine):
+    client.force_login(operator)
+    typed = "SV0401, sv 0401; " + ", ".join(f"OT05{i:02}" for i in range(4))
+    response = client.post(url(machine), fields(alarm_codes=typed))
+    assert response.status_code == 302
+    assert [c.code for c in Issue.objects.get().alarm_codes.all()] == ["SV0401"] + [f"OT05{i:02}" for i in range(4)]
+
+
+def test_a_sentence_among_the_codes_is_refused_with_the_length_message(client, operator, machine):
+    client.force_login(operator)
+    response = client.post(url(machine), fields(alarm_codes="SV0401, spindle stopped after the tool change again"))
+    assert "An alarm code is at most 40 characters; separate codes by commas." in response.content.decode()
+    assert Issue.objects.count() == 0
+
+
+def test_report_issue_refuses_a_code_too_long_to_store(operator, machine):
+    """The form never sends one; a caller in code that does gets a clear error, not the database's."""
+    with pytest.raises(ValueError, match="at most 40 characters"):
+        report_issue(machine=machine, category="alarm", alarm_codes=["SV0401", "X" * 41], by=operator)
+    with pytest.raises(ValueError, match="at most 40 characters"):
+        report_issue(machine=machine, category="alarm", alarm_codes=[("X" * 41, "fanuc")], by=operator)
+    assert Issue.objects.count() == 0

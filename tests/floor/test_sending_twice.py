@@ -193,3 +193,28 @@ def test_copies_of_one_report_sent_at_the_same_moment_make_one_issue(operator, m
 
     assert at_the_same_moment(send) == [302, 302, 302]
     assert Issue.objects.count() == 1
+
+
+def test_a_photo_arriving_after_the_report_is_on_the_issues_timeline_once(client, operator, machine):
+    """The report had gone out: the photo is added to an issue that exists, and the timeline says so. The
+    same photo sent again is stored once and told once."""
+    client.force_login(operator)
+    data = fields()
+    client.post(url(machine), data)
+    issue = Issue.objects.get()
+    upload(client, machine, data["token"], images.photo(), name="after.jpg")
+    upload(client, machine, data["token"], images.photo(), name="after.jpg")
+    event = issue.events.get(kind=IssueEvent.Kind.ATTACHMENT_ADDED)
+    assert (event.actor, event.to_value) == (operator, "after.jpg")
+
+
+def test_photos_sent_with_their_report_are_no_event_of_their_own(client, operator, machine):
+    """Uploaded before Send, or carried by the report itself: they come with the report, which its own
+    event ("Reported") records."""
+    client.force_login(operator)
+    data = fields()
+    upload(client, machine, data["token"], images.alarm_screen())
+    client.post(url(machine), {**data, "files": SimpleUploadedFile("overview.jpg", images.photo())})
+    issue = Issue.objects.get()
+    assert issue.attachments.count() == 2
+    assert not issue.events.filter(kind=IssueEvent.Kind.ATTACHMENT_ADDED).exists()

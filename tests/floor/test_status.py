@@ -95,9 +95,9 @@ def test_assign_and_priority_are_recorded(issue, maintenance):
     issue.assign(maintenance, by=maintenance)
     issue.set_priority(4, by=maintenance)
     assert issue.assigned_to == maintenance
-    assert kinds(issue)[1:] == [("assigned", "", "marek"), ("priority_changed", "Normal", "Urgent")]
+    assert kinds(issue)[1:] == [("assigned", "", "Marek"), ("priority_changed", "Normal", "Urgent")]
     issue.assign(None, by=maintenance)
-    assert issue.assigned_to is None and kinds(issue)[-1] == ("assigned", "marek", "")
+    assert issue.assigned_to is None and kinds(issue)[-1] == ("assigned", "Marek", "")
 
 
 def test_machine_stop_and_running_again_track_downtime(machine, operator, maintenance):

@@ -149,7 +149,10 @@ def test_text_of_a_worker_killed_mid_task_fails_within_the_limit_and_try_again_w
                  logs[survivor])
         issue.refresh_from_db()
         assert issue.ai_title == GOOD_TITLE and issue.ai_error == ""
-        assert DBTaskResult.objects.filter(status=TaskResultStatus.SUCCESSFUL, worker_ids=[survivor]).count() == 1
+        # The worker marks its row a moment after the text is written, once the task has returned.
+        wait_for(lambda: DBTaskResult.objects.filter(status=TaskResultStatus.SUCCESSFUL,
+                                                     worker_ids=[survivor]).count() == 1,
+                 10, "the survivor's task row to be marked successful", logs[survivor])
         assert workers[survivor].poll() is None
     finally:
         for worker in workers.values():
@@ -279,7 +282,9 @@ def test_worker_outlives_a_database_restart_and_goes_on_with_its_work(cluster, m
         wait_for(lambda: ai_state(second) == AIState.DONE, 20, "the second text after the database came back", log)
         assert "The database is back after" in log.read_text()
         assert worker.poll() is None  # the same process all along
-        assert cluster.query("SELECT count(*) FROM django_tasks_database_dbtaskresult WHERE status = 'SUCCESSFUL'"
-                             ) == [(2,)]
+        # Each row is marked a moment after its text is written, once the task has returned.
+        wait_for(lambda: cluster.query("SELECT count(*) FROM django_tasks_database_dbtaskresult "
+                                       "WHERE status = 'SUCCESSFUL'") == [(2,)],
+                 10, "both task rows to be marked successful", log)
     finally:
         stop(worker)
