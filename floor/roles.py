@@ -1,5 +1,18 @@
-"""The three roles and what each may do. Migrations apply them (floor/migrations/0002_roles.py); when a
-role changes here, a new migration calls sync_roles again."""
+"""The three roles and what each may do: today's table, the one place to change a role.
+
+`sync_roles` applies it after every `migrate` (and every `flush`): floor/apps.py connects it to post_migrate.
+The migrations that made the roles in their day (0002, 0010) carry frozen copies of the table as it was
+then and never import this module, so they run the same in five years whatever this table says by then.
+The three groups belong to this table: a permission given to one of them in the admin is taken away again
+at the next migrate. Give one person more in the admin through their own permissions or another group.
+"""
+
+import logging
+
+from django.apps import apps as global_apps
+from django.db import DEFAULT_DB_ALIAS, router, transaction
+
+logger = logging.getLogger(__name__)
 
 OPERATOR = "operator"
 MAINTENANCE = "maintenance"
@@ -30,20 +43,44 @@ ROLES = {
 }
 
 
-def sync_roles(*, group_model=None, permission_model=None):
-    """Create the role groups and give each exactly its permissions. Takes the models as arguments so
-    that a migration can pass its historical ones.
+def sync_roles(*, using=DEFAULT_DB_ALIAS, apps=global_apps):
+    """Create the role groups and give each exactly its permissions in ROLES. Idempotent.
 
-    A migration runs at a point in history where permissions added by later migrations do not exist yet
-    (0002 on a fresh database knows nothing of 0010's): those are left for the later migration, which
-    calls this again. Called on the live models, every permission must exist."""
-    historical = group_model is not None
-    if not historical:
-        from django.contrib.auth.models import Group as group_model, Permission as permission_model
-    for role, codenames in ROLES.items():
-        group, _ = group_model.objects.get_or_create(name=role)
-        permissions = permission_model.objects.filter(content_type__app_label="floor", codename__in=codenames)
-        missing = set(codenames) - set(permissions.values_list("codename", flat=True))
-        if missing and not historical:
-            raise RuntimeError(f"Permissions not found for role {role}: {sorted(missing)}")
-        group.permissions.set(permissions)
+    A permission that does not exist in the database (a misspelt codename, or a database migrated only
+    part of the way) is logged as an error and left out, never raised: a failing post_migrate handler
+    would stop `migrate` after the schema was already changed. Returns {role: sorted missing codenames}
+    for the roles that lack some. `apps` is post_migrate's state of the models, or the live registry."""
+    try:
+        group_model = apps.get_model("auth", "Group")
+        permission_model = apps.get_model("auth", "Permission")
+    except LookupError:  # auth migrated back to zero: there are no groups to give anything to
+        return {}
+    if not router.allow_migrate_model(using, group_model):
+        return {}
+    missing_by_role = {}
+    with transaction.atomic(using=using):
+        for role, codenames in ROLES.items():
+            group, _ = group_model.objects.using(using).get_or_create(name=role)
+            permissions = list(permission_model.objects.using(using)
+                               .filter(content_type__app_label="floor", codename__in=codenames))
+            missing = sorted(set(codenames) - {permission.codename for permission in permissions})
+            if missing:
+                missing_by_role[role] = missing
+                logger.error(
+                    "Role %s should hold permissions that database '%s' does not have: %s. The role was given "
+                    "the others. Run every migration (manage.py migrate), or correct floor/roles.py.",
+                    role, using, ", ".join(f"floor.{codename}" for codename in missing),
+                )
+            group.permissions.set(permissions)
+    return missing_by_role
+
+
+def sync_roles_after_migrate(sender, *, app_config, using=DEFAULT_DB_ALIAS, apps=global_apps, **kwargs):
+    """post_migrate receiver. Django sends post_migrate once per installed app with models, in
+    INSTALLED_APPS order, and each time calls create_contenttypes and create_permissions for that app
+    first (contenttypes and auth connected them in their ready(), before floor's). So the roles are
+    synced on the signal for the last of those apps: by then every app's permissions exist, floor's
+    and any later app's alike, whatever migrations ran."""
+    with_models = [config.label for config in global_apps.get_app_configs() if config.models_module is not None]
+    if with_models and app_config.label == with_models[-1]:
+        sync_roles(using=using, apps=apps)

@@ -78,6 +78,7 @@ ACTIONS = {
     "issue_runnable":      (403,      "ok",        "ok",    403),
     "issue_remedy":        (403,      "ok",        "ok",    403),
     "issue_ai_rerun":      (403,      "ok",        "ok",    403),
+    "remedy_ai_rerun":     (403,      "ok",        "ok",    403),
     "display_links":       (403,      403,         "ok",    403),
     "revoke_display_link": (403,      403,         "ok",    403),
 }
@@ -149,6 +150,7 @@ def _url(name, things):
         "issue_runnable": lambda: reverse("issue_runnable", args=[issue.pk]),
         "issue_remedy": lambda: reverse("issue_remedy", args=[issue.pk]),
         "issue_ai_rerun": lambda: reverse("issue_ai_rerun", args=[issue.pk]),
+        "remedy_ai_rerun": lambda: reverse("remedy_ai_rerun", args=[things["remedy"].pk]),
         "revoke_display_link": lambda: reverse("revoke_display_link", args=[things["link"].pk]),
     }[name]()
 
@@ -166,6 +168,7 @@ def _post_data(name, things):
         "issue_runnable": {"version": issue.version, "runs": "no"},
         "issue_remedy": {"version": issue.version, "description": "Cleaned the filter"},
         "issue_ai_rerun": {},
+        "remedy_ai_rerun": {},
         "display_links": {"name": "Hall B"},
         "revoke_display_link": {},
     }[name]
