@@ -1,6 +1,20 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 
-from floor.models import Attachment, Department, Issue, IssueAlarmCode, IssueEvent, Machine, Remedy
+from floor.models import (
+    TRANSITIONS,
+    Attachment,
+    Department,
+    InvalidTransition,
+    Issue,
+    IssueAlarmCode,
+    IssueEvent,
+    Machine,
+    Remedy,
+    StaleIssue,
+    Status,
+)
+from floor.uploads import delete_attachment
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -30,39 +44,76 @@ class MachineAdmin(ReadOnlyAdmin):
     search_fields = ["name", "department__name"]
 
 
-class AlarmCodeInline(admin.TabularInline):
-    model = IssueAlarmCode
+class ReadOnlyInline:
+    """Rows of an issue shown in its admin page and never written there: they come into being through
+    the floor form, the desk and the background tasks, which keep the timeline and the search in step."""
+
     extra = 0
-
-
-class RemedyInline(admin.StackedInline):
-    model = Remedy
-    extra = 0
-    raw_id_fields = ["performed_by"]
-    readonly_fields = ["ai_text", "ai_state", "ai_error", "created_at"]
-
-
-class AttachmentInline(admin.TabularInline):
-    model = Attachment
-    fk_name = "issue"
-    extra = 0
-    fields = ["file", "kind", "content_type", "size", "original_name", "remedy", "uploaded_by", "uploaded_at"]
-    readonly_fields = ["kind", "content_type", "size", "original_name", "remedy", "uploaded_by", "uploaded_at"]
-
-
-class EventInline(admin.TabularInline):
-    model = IssueEvent
-    extra = 0
-    fields = ["created_at", "kind", "from_value", "to_value", "actor"]
-    readonly_fields = fields
     can_delete = False
 
     def has_add_permission(self, request, obj=None):
         return False
 
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class AlarmCodeInline(ReadOnlyInline, admin.TabularInline):
+    model = IssueAlarmCode
+    fields = ["code", "family"]
+
+
+class RemedyInline(ReadOnlyInline, admin.StackedInline):
+    model = Remedy
+    fields = ["description", "ai_text", "ai_state", "ai_error", "ai_updated_at", "minutes_spent", "parts_used",
+              "performed_by", "performed_at"]
+
+
+class AttachmentInline(ReadOnlyInline, admin.TabularInline):
+    model = Attachment
+    fk_name = "issue"
+    fields = ["file", "kind", "content_type", "size", "original_name", "reading", "remedy", "uploaded_by",
+              "uploaded_at"]
+
+
+class EventInline(ReadOnlyInline, admin.TabularInline):
+    model = IssueEvent
+    fields = ["created_at", "kind", "from_value", "to_value", "actor"]
+
+
+class IssueAdminForm(forms.ModelForm):
+    """The four things an administrator may change on an issue, checked as the desk checks them."""
+
+    # The version the page showed: a change made on the desk meanwhile is not overwritten.
+    seen_version = forms.IntegerField(widget=forms.HiddenInput)
+
+    class Meta:
+        model = Issue
+        fields = ["status", "priority", "assigned_to", "is_runnable"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["seen_version"].initial = self.instance.version
+
+    def clean_status(self):
+        status = self.cleaned_data["status"]
+        current = self.instance.status
+        if status != current and status not in TRANSITIONS[Status(current)]:
+            raise forms.ValidationError(
+                f"An issue that is {Status(current).label.lower()} cannot become {Status(status).label.lower()}; "
+                f"it may become: {', '.join(s.label.lower() for s in self.instance.allowed_statuses())}."
+            )
+        return status
+
 
 @admin.register(Issue)
 class IssueAdmin(admin.ModelAdmin):
+    """Issues are reported at the machines (or by other systems), not here. An administrator may change
+    their status, priority, assignee and machine state, through the same model methods as the desk:
+    the transition is checked, the timeline records who did it, the version moves on and a change
+    made meanwhile on the desk is not overwritten. The text as typed is never edited."""
+
+    form = IssueAdminForm
     list_display = ["number", "display_title", "machine", "category", "status", "priority", "is_runnable",
                     "reported_at", "assigned_to"]
     list_display_links = ["number", "display_title"]
@@ -72,11 +123,48 @@ class IssueAdmin(admin.ModelAdmin):
     search_fields = ["=id", "title", "ai_title", "description", "=alarm_codes__code", "machine__name",
                      "reporter_name"]
     date_hierarchy = "reported_at"
-    raw_id_fields = ["reported_by", "assigned_to"]
-    autocomplete_fields = ["machine"]
-    readonly_fields = ["version", "created_at", "updated_at", "submission_token", "ai_updated_at"]
+    raw_id_fields = ["assigned_to"]
+    readonly_fields = ["machine", "category", "title", "description", "ai_title", "ai_summary", "ai_state",
+                       "ai_error", "reporter_name", "reported_by", "reported_at", "machine_stopped_at",
+                       "machine_running_again_at", "resolved_at", "closed_at", "version", "created_at",
+                       "updated_at", "submission_token", "ai_updated_at"]
+    fieldsets = [
+        (None, {"fields": ["machine", "category", "title", "description", "reporter_name", "reported_by",
+                           "reported_at"]}),
+        ("State", {"fields": ["status", "priority", "assigned_to", "is_runnable", "machine_stopped_at",
+                              "machine_running_again_at", "resolved_at", "closed_at", "version", "seen_version"]}),
+        ("AI text", {"fields": ["ai_title", "ai_summary", "ai_state", "ai_error", "ai_updated_at"],
+                     "classes": ["collapse"]}),
+        ("Record", {"fields": ["created_at", "updated_at", "submission_token"], "classes": ["collapse"]}),
+    ]
     inlines = [AlarmCodeInline, RemedyInline, AttachmentInline, EventInline]
     show_full_result_count = False  # no COUNT(*) over a million issues on every page
+
+    def has_add_permission(self, request):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        # `obj` holds the form's values; the row is changed only through the model's methods, starting
+        # from the version the administrator saw.
+        changes = {name: form.cleaned_data[name] for name in form.changed_data if name != "seen_version"}
+        issue = Issue.objects.get(pk=obj.pk)
+        seen = form.cleaned_data["seen_version"]
+        try:
+            if "status" in changes:
+                issue.set_status(changes["status"], by=request.user, expected_version=seen)
+                seen = None
+            if "priority" in changes:
+                issue.set_priority(changes["priority"], by=request.user, expected_version=seen)
+                seen = None
+            if "assigned_to" in changes:
+                issue.assign(changes["assigned_to"], by=request.user, expected_version=seen)
+                seen = None
+            if "is_runnable" in changes:
+                issue.set_runnable(changes["is_runnable"], by=request.user, expected_version=seen)
+        except (StaleIssue, InvalidTransition) as error:
+            self.message_user(request, f"Not saved: {error} Open the issue again to see it as it is now.",
+                              level=messages.ERROR)
+        obj.refresh_from_db()
 
     @admin.display(description="Issue", ordering="id")
     def number(self, obj):
@@ -89,7 +177,21 @@ class IssueAdmin(admin.ModelAdmin):
 
 @admin.register(Attachment)
 class AttachmentAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "issue", "kind", "size", "uploaded_at"]
-    list_filter = ["kind"]
-    raw_id_fields = ["issue", "remedy", "uploaded_by"]
+    """Photos and videos are shown here and may be deleted (their files with them), never edited."""
+
+    list_display = ["__str__", "issue", "kind", "size", "reading", "uploaded_at"]
+    list_filter = ["kind", "reading"]
     search_fields = ["original_name", "ocr_text"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def delete_model(self, request, obj):
+        delete_attachment(obj)
+
+    def delete_queryset(self, request, queryset):
+        for attachment in queryset:
+            delete_attachment(attachment)
