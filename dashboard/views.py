@@ -10,10 +10,12 @@ from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from dashboard import charts, desk, metrics
+from dashboard import charts, desk_links, metrics
 from dashboard.forms import DisplayLinkForm, PeriodForm
 from dashboard.models import DisplayLink
+from floor import formats
 
+# Declared with the others on floor.Issue.Meta (the app label every permission of the logbook has).
 PERMISSION = "floor.view_dashboard"
 TILES_POLL_SECONDS = 15
 WALL_POLL_SECONDS = 30
@@ -92,9 +94,9 @@ def dashboard(request):
 
 def _now_links(department):
     return {
-        "open": desk.open_issues_url(department=department),
-        "down": desk.machines_down_url(department=department),
-        "today": desk.reported_url(first_day=timezone.localdate(), last_day=timezone.localdate(),
+        "open": desk_links.open_issues_url(department=department),
+        "down": desk_links.machines_down_url(department=department),
+        "today": desk_links.reported_url(first_day=timezone.localdate(), last_day=timezone.localdate(),
                                    department=department),
     }
 
@@ -104,11 +106,11 @@ def _period_context(figures, timeline, department):
     span = {"first_day": period.first_day, "last_day": period.last_day, "department": department}
 
     def reported(**filters):
-        return desk.reported_url(**span, **filters)
+        return desk_links.reported_url(**span, **filters)
 
     summary = figures.summary
     downtime_bars = [
-        (row["name"], row["downtime_seconds"] / 3600, charts.format_hours(row["downtime_seconds"]),
+        (row["name"], row["downtime_seconds"] / 3600, formats.hours(row["downtime_seconds"]),
          reported(machine=row["machine_id"]))
         for row in figures.by_machine[:10] if row["downtime_seconds"]
     ]
@@ -118,8 +120,8 @@ def _period_context(figures, timeline, department):
     ]
     # Machines without a department cannot be filtered for at the desk: their bar is not a link.
     department_bars = [
-        (row["name"], row["downtime_seconds"] / 3600, charts.format_hours(row["downtime_seconds"]),
-         desk.reported_url(first_day=period.first_day, last_day=period.last_day,
+        (row["name"], row["downtime_seconds"] / 3600, formats.hours(row["downtime_seconds"]),
+         desk_links.reported_url(first_day=period.first_day, last_day=period.last_day,
                            department=row["department_id"]) if row["department_id"] else None)
         for row in figures.by_department
     ]
@@ -130,7 +132,7 @@ def _period_context(figures, timeline, department):
         "summary": summary,
         "period_links": {
             "reported": reported(),
-            "resolved": desk.resolved_url(first_day=period.first_day, last_day=period.last_day,
+            "resolved": desk_links.resolved_url(first_day=period.first_day, last_day=period.last_day,
                                           department=department),
         },
         "machine_rows": [{**row, "href": reported(machine=row["machine_id"])} for row in figures.by_machine],
@@ -142,7 +144,7 @@ def _period_context(figures, timeline, department):
             description=(f"Bars: issues reported each day, {summary.reported:,} in all. Dashed line: the same "
                          f"day of the {previous}, {summary.reported_previous:,} in all."),
             days=figures.per_day,
-            href_for_day=lambda day: desk.reported_url(first_day=day, last_day=day, department=department),
+            href_for_day=lambda day: desk_links.reported_url(first_day=day, last_day=day, department=department),
         ),
         "pareto_chart": charts.pareto_chart(
             title="Top alarm codes (Pareto)",
@@ -166,7 +168,7 @@ def _period_context(figures, timeline, department):
             bars=department_bars, unit=" h", color=charts.RED,
         ),
         "timeline": timeline,
-        "timeline_chart": _timeline_chart(timeline, href_for_machine=lambda machine_id: desk.reported_url(
+        "timeline_chart": _timeline_chart(timeline, href_for_machine=lambda machine_id: desk_links.reported_url(
             first_day=timeline["days"][0], last_day=timeline["days"][-1], machine=machine_id,
             department=department)),
     }
@@ -183,7 +185,7 @@ def _pareto_description(rows, total):
 def _timeline_chart(timeline, href_for_machine=None, **options):
     rows = timeline["rows"]
     if rows:
-        worst = "; ".join(f"{r['name']} {charts.format_hours(r['downtime_seconds'])}" for r in rows[:5])
+        worst = "; ".join(f"{r['name']} {formats.hours(r['downtime_seconds'])}" for r in rows[:5])
         description = (f"Stops of the {len(rows)} machines with the most downtime in the last "
                        f"{len(timeline['days'])} days, one row each, red while stopped: {worst}.")
     else:

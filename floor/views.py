@@ -1,45 +1,27 @@
 import uuid
-from pathlib import Path
 
-import segno
 from django.conf import settings
 from django.contrib.auth.decorators import permission_required
-from django.core.exceptions import SuspiciousFileOperation
 from django.contrib import messages
 from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
-from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest
+from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils._os import safe_join
-from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST, require_safe
-from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.http import HTMX_STOP_POLLING, HttpResponseClientRedirect, trigger_client_event
 
 from floor import photos
-from floor.alarm_codes import normalise_code
-from floor.forms import LabelsForm, MachineSearchForm, ReportForm
-from floor.models import OPEN_STATUSES, AIState, Attachment, Issue, Machine, Remedy
+from floor.ocr import parse_typed_codes
+from floor.forms import MAX_CODES, MachineSearchForm, ReportForm
+from floor.models import OPEN_STATUSES, Attachment, Issue, Machine
 from floor.reporting import submit_report
 from floor.seen_before import seen_before
-from floor.tasks import request_issue_text
 from floor.uploads import FILES_PER_REQUEST, UploadRejected, delete_attachment, max_bytes, refuse_oversized_body
 
 RECENTLY_CLOSED = 5
 # Under the alarm-code field the panel must not push the form off the screen.
 SEEN_BEFORE_IN_FORM = 3
-
-
-@require_safe
-@permission_required("floor.view_issue", raise_exception=True)
-def home(request):
-    """Everyone starts where their work is: operators at the machines, maintenance at the desk,
-    managers on the dashboard."""
-    if request.user.has_perm("floor.view_dashboard"):
-        return redirect("dashboard")
-    if request.user.has_perm("floor.view_desk"):
-        return redirect("desk")
-    return redirect("machine_list")
 
 
 # --- the machine picker -----------------------------------------------------------------------------
@@ -81,7 +63,7 @@ def _get_machine(machine_id):
     return get_object_or_404(Machine.objects.select_related("department"), pk=machine_id)
 
 
-def _machine_context(request, machine, form):
+def _machine_context(machine, form):
     token = form["token"].value() if form.is_bound else form.initial["token"]
     pending = Attachment.objects.none()
     try:
@@ -115,7 +97,7 @@ def machine_page(request, machine_id):
     if request.method not in ("GET", "HEAD"):
         return HttpResponse(status=405, headers={"Allow": "GET, HEAD, POST"})
     form = ReportForm(initial={"token": uuid.uuid4(), "reporter_name": request.session.get("reporter_name", "")})
-    return render(request, "floor/machine.html", _machine_context(request, machine, form))
+    return render(request, "floor/machine.html", _machine_context(machine, form))
 
 
 def _report(request, machine):
@@ -159,7 +141,7 @@ def _report(request, machine):
     template = "floor/machine.html"
     if request.htmx:
         template += "#report-form"
-    return render(request, template, _machine_context(request, machine, form), status=200)
+    return render(request, template, _machine_context(machine, form), status=200)
 
 
 def _token(value):
@@ -228,7 +210,7 @@ def attachment_preview(request, machine_id, pk):
     machine = _get_machine(machine_id)
     context = {"machine": machine, "attachments": [attachment], "token": attachment.pending_token}
     context.update(_code_from_photos(machine, [attachment], typed=request.GET.get("alarm_codes", "")))
-    return render(request, "floor/machine.html#upload-result", context, status=STOP_POLLING)
+    return render(request, "floor/machine.html#upload-result", context, status=HTMX_STOP_POLLING)
 
 
 @require_POST
@@ -244,17 +226,23 @@ def remove_attachment(request, machine_id, pk):
 @require_safe
 @permission_required("floor.view_issue", raise_exception=True)
 def seen_before_panel(request):
-    """Earlier issues with the alarm code being typed; follows the alarm-code field as it changes."""
-    raw = request.GET.get("alarm_codes", "")[:200]
-    # A NUL cannot be stored or compared in PostgreSQL text: it is no part of any code.
-    raw = raw.replace("\x00", "")
-    codes = [c for c in (normalise_code(part) for part in raw.replace(";", ",").split(",")) if c][:5]
+    """Earlier issues with the alarm code being typed; follows the alarm-code field as it changes.
+
+    The field is read as the report form reads it (parse_typed_codes), but quietly: an entry too long to
+    be a code is left out and the first MAX_CODES codes are looked up; the form says why when it is sent.
+    The codes read go back with the text they were read from (the "typedcodes" event), so the buttons
+    that put a code from a photo into the field know what the field holds without reading it themselves.
+    """
+    text = request.GET.get("alarm_codes", "")[:200]
+    read = list(parse_typed_codes(text).codes)
+    codes = read[:MAX_CODES]
     machine = None
     machine_id = _token(request.GET.get("machine"))
     if machine_id:
         machine = Machine.objects.filter(pk=machine_id).first()
     seen = seen_before(codes=codes, machine=machine, limit=SEEN_BEFORE_IN_FORM)
-    return render(request, "floor/_seen_before.html", {"seen": seen, "codes": codes})
+    response = render(request, "floor/_seen_before.html", {"seen": seen, "codes": codes})
+    return trigger_client_event(response, "typedcodes", {"text": text, "codes": read})
 
 
 @require_safe
@@ -269,84 +257,3 @@ def issue_reported(request, pk):
         "codes": codes,
         "seen": seen_before(codes=codes, machine=issue.machine, exclude=issue.pk),
     })
-
-
-# --- AI text of an issue or remedy -------------------------------------------------------------------
-# htmx stops polling when a reply has this status.
-STOP_POLLING = 286
-
-
-@require_safe
-@permission_required("floor.view_issue", raise_exception=True)
-def issue_ai(request, pk):
-    """The AI title and summary block; polled while the text is being written."""
-    issue = get_object_or_404(Issue.objects.select_related("reported_by"), pk=pk)
-    issue.fail_ai_if_overdue()  # text pending past the limit will never come: say so, offer "Try again"
-    status = 200 if issue.ai_state == AIState.PENDING else STOP_POLLING
-    return render(request, "floor/_ai_text.html", {"issue": issue}, status=status)
-
-
-@require_POST
-@permission_required("floor.change_issue", raise_exception=True)
-def issue_ai_rerun(request, pk):
-    issue = get_object_or_404(Issue, pk=pk)
-    issue.fail_ai_if_overdue()
-    if issue.ai_state != AIState.PENDING:
-        request_issue_text(issue)
-    if not request.htmx:
-        return redirect("issue_detail", pk=pk)
-    return render(request, "floor/_ai_text.html", {"issue": issue})
-
-
-@require_safe
-@permission_required("floor.view_remedy", raise_exception=True)
-def remedy_ai(request, pk):
-    remedy = get_object_or_404(Remedy.objects.select_related("performed_by"), pk=pk)
-    remedy.fail_ai_if_overdue()
-    status = 200 if remedy.ai_state == AIState.PENDING else STOP_POLLING
-    return render(request, "floor/_remedy.html", {"remedy": remedy}, status=status)
-
-
-# --- QR labels --------------------------------------------------------------------------------------
-@require_safe
-@permission_required("floor.print_labels", raise_exception=True)
-def labels(request):
-    """Printable QR labels (A4), each pointing at its machine's page under SITE_URL."""
-    form = LabelsForm(request.GET or None)
-    if form.is_bound and not form.is_valid():
-        return render(request, "floor/labels.html", {"form": form, "labels": []}, status=400)
-    machines = Machine.objects.select_related("department").order_by(
-        F("department__name").asc(nulls_last=True), "name"
-    )
-    department = form.cleaned_data.get("department") if form.is_bound else None
-    if department:
-        machines = machines.filter(department=department)
-    labels = []
-    for machine in machines:
-        url = settings.SITE_URL + reverse("machine_page", args=[machine.pk])
-        # segno writes plain SVG markup for a URL it encoded itself: safe to inline.
-        svg = segno.make(url, error="m").svg_inline(scale=4, border=2, omitsize=True)
-        labels.append({"machine": machine, "url": url, "svg": mark_safe(svg)})
-    return render(request, "floor/labels.html", {"form": form, "labels": labels, "department": department})
-
-
-# --- uploaded files ---------------------------------------------------------------------------------
-@require_safe
-@permission_required("floor.view_issue", raise_exception=True)
-def media_file(request, path):
-    """Uploaded photos and videos, for people who may see issues."""
-    try:
-        full = Path(safe_join(settings.MEDIA_ROOT, path))
-    except SuspiciousFileOperation:
-        raise Http404("No such file.")
-    try:
-        # Opening is the test: a name too long for the file system, or with a NUL in it, fails as a
-        # missing file does.
-        response = FileResponse(full.open("rb"))
-    except (OSError, ValueError):
-        raise Http404("No such file.")
-    response["Cache-Control"] = "private, max-age=86400"
-    response["X-Content-Type-Options"] = "nosniff"
-    # Uploads are photos and videos; should anything else ever be served, it runs no script.
-    response["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self'; media-src 'self'"
-    return response

@@ -1,4 +1,34 @@
+from dataclasses import dataclass
+
 from django.conf import settings
+from django.urls import reverse
+
+
+@dataclass(frozen=True)
+class NavLink:
+    label: str
+    url: str
+    current: bool
+
+
+# The main navigation: (label, URL name, the permission that opens the page, the URL names it is current on).
+# Each page checks the same permission itself; this only hides what would answer 403.
+NAVIGATION = [
+    ("Machines", "machine_list", "floor.view_issue", {"machine_list"}),
+    ("Desk", "desk", "floor.view_desk", {"desk"}),
+    ("QR labels", "labels", "floor.print_labels", {"labels"}),
+    ("Dashboard", "dashboard", "floor.view_dashboard", {"dashboard", "display_links"}),
+]
+
+
+def navigation(request):
+    """The links of the main navigation this person may follow, the current page's marked."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"navigation": []}
+    here = request.resolver_match.url_name if request.resolver_match else None
+    return {"navigation": [NavLink(label, reverse(name), here in current)
+                           for label, name, permission, current in NAVIGATION if user.has_perm(permission)]}
 
 
 def site_url(request):

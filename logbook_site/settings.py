@@ -118,6 +118,7 @@ INSTALLED_APPS = [
     # one's, and floor's `db_worker` is django-tasks-db's made to outlive a database restart.
     "floor",
     "django_tasks_db",
+    "desk",
     "dashboard",
 ]
 
@@ -153,6 +154,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "logbook_site.context_processors.navigation",
                 "logbook_site.context_processors.site_url",
             ],
         },

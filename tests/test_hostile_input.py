@@ -18,7 +18,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from dashboard.forms import PeriodForm
 from dashboard.models import DisplayLink
-from floor.forms import DeskFilterForm, LabelsForm, MachineSearchForm
+from desk.forms import DeskFilterForm, LabelsForm
+from floor.forms import MachineSearchForm
 from floor.models import Attachment
 from floor.reporting import record_remedy, report_issue
 
@@ -65,8 +66,8 @@ PARTIAL_TARGETS = {
 }
 
 # Which object an int pk in a URL names; every other pk is an issue's.
-PK_OF = {"remedy_ai": "remedy", "revoke_display_link": "link", "remove_attachment": "attachment",
-         "attachment_preview": "attachment"}
+PK_OF = {"remedy_ai": "remedy", "remedy_ai_rerun": "remedy", "revoke_display_link": "link",
+         "remove_attachment": "attachment", "attachment_preview": "attachment"}
 
 
 def query_strings(parameters):

@@ -24,7 +24,7 @@ def test_triage_to_resolve(live_server, desktop, sign_in, operator, maintenance,
 
     desktop.get_by_role("link", name=f"#{down.pk}").click()
     desktop.get_by_role("button", name="Assign to me").click()
-    desktop.get_by_text("Assigned to marek").wait_for()
+    desktop.get_by_text("Assigned to Marek").wait_for()
     desktop.get_by_role("button", name="In progress").click()
     desktop.get_by_text("Status: Open → In progress").wait_for()
 

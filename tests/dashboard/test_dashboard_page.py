@@ -151,3 +151,20 @@ def test_the_nav_links_to_the_dashboard_for_managers_only(client, manager, maint
     assert f'href="{reverse("dashboard")}"' in client.get(reverse("machine_list")).content.decode()
     client.force_login(maintenance)
     assert f'href="{reverse("dashboard")}"' not in client.get(reverse("machine_list")).content.decode()
+
+
+def test_the_period_form_shows_the_period_asked_for(manager_client, department):
+    page = manager_client.get(URL, {"department": str(department.pk)}).content.decode()
+    form = re.search(r'<form [^>]*aria-label="Period and department"[^>]*>.*?</form>', page, re.S).group()
+    assert 'action="/dashboard/"' in form and 'method="get"' in form
+    assert re.search(r'<input type="number" name="days" value="30"', form)  # none asked for: the default
+    assert f'<option value="{department.pk}" selected>' in form
+    assert "<button" in form and "name=" not in re.search(r"<button[^>]*>", form).group()
+
+
+def test_a_wrong_period_is_told_once_in_place_of_the_figures_and_tied_to_its_field(manager_client):
+    page = manager_client.get(URL, {"days": "400"}).content.decode()
+    control = re.search(r'<input type="number" name="days"[^>]*>', page).group()
+    assert 'aria-invalid="true"' in control and 'aria-describedby="id_days_error"' in control
+    assert '<li id="id_days_error">Days must be a whole number from 1 to 365.</li>' in page
+    assert page.count("Days must be a whole number") == 1

@@ -1,5 +1,7 @@
 """Display links: managers create and revoke them; the wall screen works with the link alone."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -38,6 +40,16 @@ def test_a_display_link_needs_a_name(client, manager):
     response = client.post(reverse("display_links"), {"name": ""})
     assert response.status_code == 400
     assert not DisplayLink.objects.exists()
+
+
+def test_a_display_link_without_a_name_is_told_under_the_field(client, manager):
+    client.force_login(manager)
+    page = client.post(reverse("display_links"), {"name": ""}).content.decode()
+    control = re.search(r'<input type="text" name="name"[^>]*>', page).group()
+    assert 'aria-invalid="true"' in control and 'aria-describedby="id_name_error"' in control
+    assert 'placeholder="Hall A, by the door"' in control
+    assert '<div id="id_name_error" class="text-red-700"><p>This field is required.</p></div>' in page
+    assert '<option value="" selected>Whole factory</option>' in page
 
 
 def test_only_managers_manage_display_links(client, maintenance, link):

@@ -1,4 +1,6 @@
-"""The machine picker, QR labels and the "seen before" panel."""
+"""The machine picker and the "seen before" panel."""
+
+import json
 
 import pytest
 from django.urls import reverse
@@ -62,44 +64,6 @@ def test_search_without_match_says_so(client, operator, factory):
     assert "No machine matches “zzz”." in client.get(reverse("machine_list"), {"q": "zzz"}).content.decode()
 
 
-def test_labels_carry_a_qr_code_to_each_machine_under_site_url(client, maintenance, factory, settings):
-    settings.SITE_URL = "http://logbook.factory.lan"
-    client.force_login(maintenance)
-    page = client.get(reverse("labels")).content.decode()
-    assert page.count("<svg") == 4
-    assert f"http://logbook.factory.lan/m/{factory['lathe'].pk}/" in page
-
-
-def test_labels_with_an_address_only_this_server_can_open_carry_a_warning(client, maintenance, factory, settings):
-    settings.SITE_URL, settings.SITE_URL_IS_LOOPBACK = "http://127.0.0.1:8000", True
-    client.force_login(maintenance)
-    page = client.get(reverse("labels")).content.decode()
-    assert "only this server itself can open them" in page and "Set <code" in page
-    settings.SITE_URL, settings.SITE_URL_IS_LOOPBACK = "http://10.20.0.15:8000", False
-    assert "only this server itself can open them" not in client.get(reverse("labels")).content.decode()
-
-
-def test_wall_links_with_an_address_only_this_server_can_open_carry_a_warning(client, manager, settings):
-    settings.SITE_URL, settings.SITE_URL_IS_LOOPBACK = "http://localhost:9000", True
-    client.force_login(manager)
-    page = client.get(reverse("display_links")).content.decode()
-    assert "These links point at http://localhost:9000" in page
-
-
-def test_labels_for_one_department(client, maintenance, factory):
-    client.force_login(maintenance)
-    turning = factory["lathe"].department
-    page = client.get(reverse("labels"), {"department": turning.pk}).content.decode()
-    assert page.count("<svg") == 1 and "T-01 Okuma LB3000" in page
-
-
-def test_labels_with_a_bad_department_say_so(client, maintenance, factory):
-    client.force_login(maintenance)
-    response = client.get(reverse("labels"), {"department": "not-a-uuid"})
-    assert response.status_code == 400
-    assert "Select a valid choice" in response.content.decode()
-
-
 def test_seen_before_lists_this_machine_first_with_the_fixing_remedy(client, operator, maintenance, factory,
                                                                     django_assert_max_num_queries):
     here = report_issue(machine=factory["vf2"], category="alarm", alarm_codes=["SV0401"], by=operator,
@@ -123,3 +87,50 @@ def test_seen_before_lists_this_machine_first_with_the_fixing_remedy(client, ope
 def test_seen_before_is_empty_without_codes(client, operator, factory):
     client.force_login(operator)
     assert client.get(reverse("seen_before"), {"alarm_codes": " , "}).content.decode().strip() == ""
+
+
+def panel(client, text, **params):
+    return client.get(reverse("seen_before"), {"alarm_codes": text, **params})
+
+
+@pytest.mark.parametrize("typed", ["SV0401\nSV0436", "SV0401;SV0436", "sv 0401 ; sv0436", "SV0401 SV0436"])
+def test_seen_before_reads_the_field_as_the_form_does(client, operator, factory, typed):
+    """Line breaks and codes separated by spaces alone were read as one code here, not by the form."""
+    report_issue(machine=factory["vf2"], category="alarm", alarm_codes=["SV0436"], by=operator, description="x")
+    client.force_login(operator)
+    response = panel(client, typed)
+    assert response.context["codes"] == ["SV0401", "SV0436"]
+    assert "Seen before" in response.content.decode()
+
+
+def test_seen_before_looks_up_five_different_codes_however_often_one_is_typed(client, operator, factory):
+    """Repeats used to count towards the five, so the code after them was never looked up."""
+    earlier = report_issue(machine=factory["vf2"], category="alarm", alarm_codes=["OT0500"], by=operator,
+                           description="x")
+    client.force_login(operator)
+    response = panel(client, "SV0401, sv 0401, SV0401; SV0401, SV 0401, OT0500")
+    assert response.context["codes"] == ["SV0401", "OT0500"]
+    assert [i.pk for i in response.context["seen"]["elsewhere"]] == [earlier.pk]
+
+
+def test_seen_before_leaves_out_entries_too_long_to_be_a_code_and_keeps_the_first_five(client, operator, factory):
+    client.force_login(operator)
+    typed = "x" * 41 + ", " + ", ".join(f"SV04{i:02}" for i in range(7))
+    assert panel(client, typed).context["codes"] == [f"SV04{i:02}" for i in range(5)]
+
+
+def test_seen_before_drops_nul_and_control_characters(client, operator, factory):
+    report_issue(machine=factory["vf2"], category="alarm", alarm_codes=["SV0401"], by=operator, description="x")
+    client.force_login(operator)
+    response = panel(client, "\x00SV\x000401\x07,\ufeff")
+    assert response.status_code == 200 and response.context["codes"] == ["SV0401"]
+
+
+def test_seen_before_tells_the_page_which_codes_it_read_from_which_text(client, operator, factory):
+    """The code buttons (static/js/app.js) go by this answer instead of reading the field themselves."""
+    client.force_login(operator)
+    typed = "sv 0401; " + "x" * 41 + ", M01 0101, " + ", ".join(f"OT05{i:02}" for i in range(5))
+    response = panel(client, typed, machine=factory["vf2"].pk)
+    answer = json.loads(response["HX-Trigger"])["typedcodes"]
+    # All the codes read, not only the five looked up: the buttons must know every code the field holds.
+    assert answer == {"text": typed, "codes": ["SV0401", "M01 0101"] + [f"OT05{i:02}" for i in range(5)]}

@@ -273,7 +273,7 @@ def test_export_leaves_plain_text_and_numbers_alone(client, maintenance, shop):
 
 
 def test_numbers_in_numeric_columns_are_never_quoted():
-    from floor.desk import spreadsheet_cell
+    from desk.views import spreadsheet_cell
 
     assert [spreadsheet_cell(v) for v in (-5, 0, 42, -1.5, "")] == [-5, 0, 42, -1.5, ""]
     assert [spreadsheet_cell(v) for v in ("-5", "=1", "@a", "\ta", "\ra", "+1")] == \

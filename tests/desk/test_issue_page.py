@@ -1,11 +1,13 @@
 """One issue at the desk: actions, remedies, lost-update protection, timeline."""
 
+import re
+
 import pytest
 from django.db import connection
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from floor.models import Attachment, Status
+from floor.models import Attachment, IssueEvent, Status
 from floor.reporting import record_remedy, report_issue
 from tests import images
 
@@ -82,6 +84,26 @@ def test_resolving_asks_for_a_remedy_first(client, maintenance, issue):
     assert issue.status == Status.OPEN
 
 
+def test_resolving_without_a_remedy_points_the_form_at_what_is_missing(client, maintenance, issue):
+    client.force_login(maintenance)
+    page = post(client, "issue_status", issue, status="resolved").content.decode()
+    description = re.search(r'<textarea name="description"[^>]*>', page).group()
+    assert "autofocus" in description and "border-amber-500" in description
+    assert re.search(r'<input type="checkbox" name="resolve"[^>]* checked>', page)
+
+
+def test_remedy_errors_stand_under_their_fields_and_are_tied_to_them(client, maintenance, issue):
+    client.force_login(maintenance)
+    page = post(client, "issue_remedy", issue, description="", minutes_spent="-5").content.decode()
+    for name, message in [("description", "Say what was done."), ("minutes_spent", "greater than or equal to 0")]:
+        control = re.search(rf'<(?:textarea|input)[^>]* name="{name}"[^>]*>', page).group()
+        assert 'aria-invalid="true"' in control and f'aria-describedby="id_{name}_error"' in control
+        assert re.search(rf'<div id="id_{name}_error" class="text-red-700"><p>[^<]*{message}', page)
+    for label in ["What was done", "Minutes spent", "Parts used", "Photos or a repair video",
+                  "This fixed it: resolve the issue"]:
+        assert f"{label}</label>" in page, label
+
+
 def test_remedy_with_photo_and_video_resolves_the_issue(client, maintenance, issue, django_capture_on_commit_callbacks):
     client.force_login(maintenance)
     with django_capture_on_commit_callbacks(execute=True):
@@ -99,6 +121,17 @@ def test_remedy_with_photo_and_video_resolves_the_issue(client, maintenance, iss
     assert set(remedy.attachments.values_list("issue_id", flat=True)) == {issue.pk}
     page = response.content.decode()
     assert "Reseated CX4 connector" in page and "<video" in page
+
+
+def test_the_remedy_event_covers_its_photos(client, maintenance, issue):
+    """A remedy's photos are part of it (shown inside its entry on the timeline, stored in its transaction):
+    the remedy's own event records them; an event per photo would tell the same thing again."""
+    client.force_login(maintenance)
+    post(client, "issue_remedy", issue, description="Reseated CX4 connector",
+         files=[SimpleUploadedFile("after.jpg", images.photo()), SimpleUploadedFile("run.mp4", images.video("mp4"))])
+    assert issue.remedies.get().attachments.count() == 2
+    assert issue.events.filter(kind=IssueEvent.Kind.REMEDY_ADDED).count() == 1
+    assert not issue.events.filter(kind=IssueEvent.Kind.ATTACHMENT_ADDED).exists()
 
 
 def test_remedy_with_a_bad_file_saves_nothing(client, maintenance, issue):
@@ -156,9 +189,9 @@ def test_a_remedy_sent_on_a_stale_version_keeps_what_was_typed(client, maintenan
     page = response.content.decode()
     assert page.strip().startswith('<div id="issue-main"')
     assert "Someone else changed this issue" in page and "Your remedy was not saved" in page
-    assert ">Reseated the CX4 connector &lt;X axis&gt;</textarea>" in page
-    assert 'value="35"' in page and ">Fuse 2 A</textarea>" in page
-    assert 'name="resolve" class="h-5 w-5" checked' in page
+    assert re.search(r'<textarea name="description"[^>]*>\s*Reseated the CX4 connector &lt;X axis&gt;</textarea>', page)
+    assert 'value="35"' in page and re.search(r">\s*Fuse 2 A</textarea>", page)
+    assert re.search(r'<input type="checkbox" name="resolve"[^>]* checked>', page)
     issue.refresh_from_db()
     assert f'name="version" value="{issue.version}"' in page  # the next save is at the fresh version
     assert issue.remedies.count() == 0
@@ -178,7 +211,7 @@ def test_a_stale_remedy_with_photos_asks_for_them_again(client, maintenance, man
                     files=[SimpleUploadedFile("a.jpg", images.photo())])
     assert response.status_code == 409
     page = response.content.decode()
-    assert "choose the photos or video again" in page and ">fixed</textarea>" in page
+    assert "choose the photos or video again" in page and re.search(r">\s*fixed</textarea>", page)
 
 
 def test_assign_to_me_and_to_someone(client, maintenance, manager, issue):
@@ -235,3 +268,20 @@ def test_similar_reports_are_offered_on_postgresql(client, maintenance, operator
     assert [i.pk for i in response.context["similar"]] == [alike.pk]
     assert "Replaced the cylinder seal kit" in response.content.decode()
     assert "<html" not in response.content.decode()
+
+
+def test_while_ai_writes_the_page_shows_what_was_typed(client, maintenance, operator, machine, settings,
+                                                       django_capture_on_commit_callbacks):
+    """The desk reads the report at once, not once the summary is there: the typed text stays on the
+    page beside "Summarising…", as a remedy's does beside "Polishing the text…"."""
+    settings.AI_ENABLED = True
+    typed = "spindle hot again after twenty minutes, alarm came back twice, tool 12 smokes at the holder END"
+    with django_capture_on_commit_callbacks():  # queued, never run: the text stays pending
+        issue = report_issue(machine=machine, category="alarm", by=operator, description=typed)
+        record_remedy(issue=issue, description="cleaned the fan", by=maintenance)
+    assert "END" not in issue.title  # the plain title alone does not carry the whole text
+    client.force_login(maintenance)
+    page = client.get(reverse("issue_detail", args=[issue.pk])).content.decode()
+    assert "Summarising…" in page and "Polishing the text…" in page
+    block = client.get(reverse("issue_ai", args=[issue.pk]), headers={"HX-Request": "true"}).content.decode()
+    assert typed in block and "Summarising…" in block

@@ -1,23 +1,30 @@
 """
-The maintenance desk: the queue of issues with its filters and export, and the actions on one issue.
+The maintenance desk: the queue of issues with its filters and export, the issue page with its actions
+and the polling of its AI text, and the machines' QR labels.
 """
 
 import csv
 from datetime import datetime, time, timedelta
 
+import segno
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import permission_required
 from django.db import transaction
 from django.db.models import Case, F, IntegerField, Prefetch, Value, When
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST, require_safe
+from django_htmx.http import HTMX_STOP_POLLING
 
-from floor import roles
-from floor.forms import AssignForm, DeskFilterForm, PriorityForm, RemedyForm, RunnableForm, StatusForm
+from desk.forms import AssignForm, DeskFilterForm, LabelsForm, PriorityForm, RemedyForm, RunnableForm, StatusForm
+from floor import formats, roles
 from floor.models import (
     URGENCY,
+    AIState,
     Attachment,
     InvalidTransition,
     Issue,
@@ -30,9 +37,9 @@ from floor.models import (
     Status,
 )
 from floor.reporting import record_remedy
-from floor.search import refresh_search_document, search
+from floor.search import search
 from floor.seen_before import seen_before, similar_issues
-from floor.templatetags.logbook import person
+from floor.tasks import request_ai_text
 from floor.uploads import UploadRejected, delete_files, inspect_upload, store_attachment
 
 PAGE_SIZE = 50
@@ -127,7 +134,7 @@ def desk(request):
     else:
         status = 400
     context["query"] = _query_without_page(request)
-    template = "floor/desk.html"
+    template = "desk/desk.html"
     if not (request.htmx and request.htmx.target == "desk-table"):
         context["machine_choices"] = [(str(pk), name) for pk, name in Machine.objects.values_list("pk", "name")]
     if request.htmx and request.htmx.target == "desk-table":
@@ -191,8 +198,8 @@ def _export_rows(issues):
             issue.get_status_display(),
             issue.get_priority_display(),
             "yes" if issue.is_runnable else "no",
-            issue.reporter_name or person(issue.reported_by),
-            person(issue.assigned_to),
+            issue.reporter_display,
+            formats.person(issue.assigned_to),
             _when(issue.machine_stopped_at),
             _when(issue.machine_running_again_at),
             _when(issue.resolved_at),
@@ -211,7 +218,7 @@ def desk_export(request):
     """The current filtered list as CSV, streamed so a year of issues never sits in memory."""
     form = _desk_form(request)
     if not form.is_valid():
-        return render(request, "floor/desk.html", {"form": form, "issues": []}, status=400)
+        return render(request, "desk/desk.html", {"form": form, "issues": []}, status=400)
     issues = (
         filtered_issues(form, request.user)
         .select_related("machine__department", "assigned_to", "reported_by")
@@ -251,7 +258,7 @@ def timeline(issue):
     return sorted(entries, key=lambda entry: entry[1])
 
 
-def issue_context(request, issue, **extra):
+def issue_context(issue, **extra):
     codes = [c.code for c in issue.alarm_codes.all()]
     people = list(assignees())
     context = {
@@ -271,10 +278,10 @@ def issue_context(request, issue, **extra):
 
 def _issue_response(request, issue, status=200, **extra):
     issue = get_issue(issue.pk)
-    template = "floor/issue_detail.html"
+    template = "desk/issue.html"
     if request.htmx:
         template += "#issue-main"
-    return render(request, template, issue_context(request, issue, **extra), status=status)
+    return render(request, template, issue_context(issue, **extra), status=status)
 
 
 def _after_change(request, issue):
@@ -297,7 +304,7 @@ def _conflict(request, issue, error, **extra):
 @permission_required("floor.view_issue", raise_exception=True)
 def issue_detail(request, pk):
     issue = get_issue(pk)
-    return render(request, "floor/issue_detail.html", issue_context(request, issue))
+    return render(request, "desk/issue.html", issue_context(issue))
 
 
 class RemedyNeeded(Exception):
@@ -313,7 +320,8 @@ def _act(request, pk, form, invalid, change):
     try:
         change(issue, form.cleaned_data)
     except RemedyNeeded:
-        return _issue_response(request, issue, status=400, ask_remedy=True,
+        return _issue_response(request, issue, status=400,
+                               remedy_form=RemedyForm(initial={"version": issue.version}, asking=True),
                                action_error="Record what fixed it first: fill in the remedy and tick "
                                             "“This fixed it”.")
     except (StaleIssue, InvalidTransition) as e:
@@ -327,7 +335,7 @@ def issue_similar(request, pk):
     """Reports whose text is like this issue's: loaded after the page, as ranking them costs more
     than the rest of the page together."""
     issue = get_object_or_404(Issue, pk=pk)
-    return render(request, "floor/issue_detail.html#similar", {"similar": similar_issues(issue)})
+    return render(request, "desk/issue.html#similar", {"similar": similar_issues(issue)})
 
 
 @require_POST
@@ -398,7 +406,6 @@ def issue_remedy(request, pk):
                 stored.append(store_attachment(upload=upload, by=request.user, issue=issue, remedy=remedy))
             if data["resolve"] and issue.status != Status.RESOLVED:
                 issue.set_status(Status.RESOLVED, by=request.user, expected_version=data["version"])
-            refresh_search_document(issue)
     except (StaleIssue, InvalidTransition) as e:
         for attachment in stored:  # their rows were rolled back; the files must go too
             delete_files(attachment)
@@ -408,3 +415,82 @@ def issue_remedy(request, pk):
                              "save again" + (", and choose the photos or video again." if uploads else "."))
         return _conflict(request, issue, e, remedy_form=form)
     return _after_change(request, issue)
+
+
+# --- AI text of an issue or remedy -------------------------------------------------------------------
+# Both kinds go one way: the same model methods (floor.models.AIText), the same fragment
+# (templates/desk/_ai_text.html, included by a partial of each kind's own template, which its views
+# render) and these two helpers. Who may see why the text failed and ask again is the same for both:
+# the permission below, which the fragment checks too (perms.floor.change_issue).
+AI_RERUN_PERMISSION = "floor.change_issue"
+AI_TEXT_PARTIALS = {Issue: "desk/issue.html#ai-text", Remedy: "desk/_remedy.html#ai-text"}
+
+
+def _ai_text(request, row, *, polled):
+    """The AI text of `row` as its page shows it. A poll gets 286 once the text is no longer pending,
+    which stops it."""
+    status = HTMX_STOP_POLLING if polled and row.ai_state != AIState.PENDING else 200
+    return render(request, AI_TEXT_PARTIALS[type(row)], {row._meta.model_name: row}, status=status)
+
+
+def _ai_poll(request, row):
+    row.fail_ai_if_overdue()  # text pending past the limit will never come: say so, offer "Try again"
+    return _ai_text(request, row, polled=True)
+
+
+def _ai_rerun(request, row):
+    row.fail_ai_if_overdue()  # a page loaded before the limit passed: the text is stuck, ask anew
+    if row.ai_state != AIState.PENDING:
+        request_ai_text(row)
+    if not request.htmx:
+        return redirect("issue_detail", pk=row.ai_issue_id)
+    return _ai_text(request, row, polled=False)
+
+
+@require_safe
+@permission_required("floor.view_issue", raise_exception=True)
+def issue_ai(request, pk):
+    """The AI title and summary block; polled while the text is being written."""
+    return _ai_poll(request, get_object_or_404(Issue.objects.select_related("reported_by"), pk=pk))
+
+
+@require_POST
+@permission_required(AI_RERUN_PERMISSION, raise_exception=True)
+def issue_ai_rerun(request, pk):
+    return _ai_rerun(request, get_object_or_404(Issue.objects.select_related("reported_by"), pk=pk))
+
+
+@require_safe
+@permission_required("floor.view_remedy", raise_exception=True)
+def remedy_ai(request, pk):
+    """A remedy's text; polled while AI rewrites it."""
+    return _ai_poll(request, get_object_or_404(Remedy, pk=pk))
+
+
+@require_POST
+@permission_required(AI_RERUN_PERMISSION, raise_exception=True)
+def remedy_ai_rerun(request, pk):
+    return _ai_rerun(request, get_object_or_404(Remedy, pk=pk))
+
+
+# --- QR labels --------------------------------------------------------------------------------------
+@require_safe
+@permission_required("floor.print_labels", raise_exception=True)
+def labels(request):
+    """Printable QR labels (A4), each pointing at its machine's page under SITE_URL."""
+    form = LabelsForm(request.GET or None)
+    if form.is_bound and not form.is_valid():
+        return render(request, "desk/labels.html", {"form": form, "labels": []}, status=400)
+    machines = Machine.objects.select_related("department").order_by(
+        F("department__name").asc(nulls_last=True), "name"
+    )
+    department = form.cleaned_data.get("department") if form.is_bound else None
+    if department:
+        machines = machines.filter(department=department)
+    labels = []
+    for machine in machines:
+        url = settings.SITE_URL + reverse("machine_page", args=[machine.pk])
+        # segno writes plain SVG markup for a URL it encoded itself: safe to inline.
+        svg = segno.make(url, error="m").svg_inline(scale=4, border=2, omitsize=True)
+        labels.append({"machine": machine, "url": url, "svg": mark_safe(svg)})
+    return render(request, "desk/labels.html", {"form": form, "labels": labels, "department": department})

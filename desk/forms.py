@@ -1,0 +1,163 @@
+"""The desk's forms: its filters (all in the URL), the actions on one issue, the labels' department."""
+
+from datetime import date
+
+from crispy_forms.layout import HTML, Div
+from django import forms
+
+from floor import form_style, formats
+from floor.models import Category, Department, Machine, Priority, Status
+
+
+class FilterDayField(forms.DateField):
+    """A day of the desk's date filters, between 1900 and 2999.
+
+    The desk turns a day into midnight in TIME_ZONE (and "to" into the midnight after it); Python's
+    datetimes end at year 9999 and begin at year 1, so days near either end have no such midnight in UTC.
+    No issue is that old or that far ahead: the bound is the one rule, and a clear message beats an error."""
+
+    FIRST, LAST = date(1900, 1, 1), date(2999, 12, 31)
+
+    def __init__(self, **kwargs):
+        super().__init__(required=False, widget=forms.DateInput(attrs={"type": "date"}), **kwargs)
+
+    def validate(self, value):
+        super().validate(value)
+        if value and not self.FIRST <= value <= self.LAST:
+            raise forms.ValidationError(f"Enter a date from {self.FIRST.year} to {self.LAST.year}.",
+                                        code="out_of_range")
+
+
+class DeskFilterForm(forms.Form):
+    """The desk's filters, all in the URL (shareable, back button works)."""
+
+    SORTS = {
+        "urgency": "Open and down first",
+        "-reported_at": "Newest first",
+        "reported_at": "Oldest first",
+        "-priority": "Priority",
+        "machine": "Machine",
+        "status": "Status",
+        "category": "Category",
+    }
+
+    q = forms.CharField(label="Search", required=False, max_length=200)
+    status = forms.MultipleChoiceField(choices=Status.choices, required=False,
+                                       widget=forms.CheckboxSelectMultiple)
+    machine = forms.ModelChoiceField(queryset=Machine.objects.all(), required=False, empty_label="All machines")
+    department = forms.ModelChoiceField(queryset=Department.objects.all(), required=False,
+                                        empty_label="All departments")
+    category = forms.MultipleChoiceField(choices=Category.choices, required=False,
+                                         widget=forms.CheckboxSelectMultiple)
+    runnable = forms.ChoiceField(label="Machine state", required=False,
+                                 choices=[("", "Running or down"), ("running", "Running"), ("down", "Down")])
+    priority = forms.TypedMultipleChoiceField(choices=Priority.choices, coerce=int, required=False,
+                                              widget=forms.CheckboxSelectMultiple)
+    assignee = forms.ChoiceField(required=False)
+    reported_from = FilterDayField(label="Reported from")
+    reported_to = FilterDayField(label="to")
+    resolved_from = FilterDayField(label="Resolved from")
+    resolved_to = FilterDayField(label="to")
+    sort = forms.ChoiceField(choices=list(SORTS.items()), required=False)
+    page = forms.IntegerField(min_value=1, max_value=10_000, required=False)
+
+    SELECT_CLASSES = "min-h-10 rounded-lg border-2 border-slate-300 bg-white px-2"
+
+    def __init__(self, *args, assignees=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].choices = [("", "Anyone"), ("me", "Me"), ("nobody", "Nobody")] + [
+            (str(user.pk), formats.person(user)) for user in assignees
+        ]
+        for name in ("machine", "department", "runnable", "assignee", "sort"):
+            self.fields[name].widget.attrs["class"] = self.SELECT_CLASSES
+
+    def clean(self):
+        cleaned = super().clean()
+        for start, end in [("reported_from", "reported_to"), ("resolved_from", "resolved_to")]:
+            if cleaned.get(start) and cleaned.get(end) and cleaned[start] > cleaned[end]:
+                self.add_error(end, "The end date is before the start date.")
+        return cleaned
+
+
+class ActionForm(forms.Form):
+    """Every change on an issue carries the version the person saw (lost-update protection)."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
+class StatusForm(ActionForm):
+    status = forms.ChoiceField(choices=Status.choices)
+
+
+class PriorityForm(ActionForm):
+    priority = forms.TypedChoiceField(choices=Priority.choices, coerce=int)
+
+
+class AssignForm(ActionForm):
+    assignee = forms.ChoiceField(required=False)
+
+    def __init__(self, *args, assignees=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].choices = [("", "Nobody")] + [
+            (str(user.pk), formats.person(user)) for user in assignees
+        ]
+
+
+class RunnableForm(ActionForm):
+    runs = forms.ChoiceField(choices=[("yes", "Running again"), ("no", "Stopped")])
+
+
+class RemedyForm(ActionForm):
+    """What maintenance did. The page writes the form tag (its address is the issue's) and the version: the
+    issue's as it is now, not the one sent, so that after a conflict the next save is at the fresh version.
+
+    `asking`: the person tried to resolve the issue without a remedy; the form asks for one."""
+
+    # An empty remedy is told by the page, beside the field ("Say what was done."), not by a browser bubble.
+    use_required_attribute = False
+
+    description = forms.CharField(label="What was done", max_length=4000,
+                                  widget=forms.Textarea(attrs={"rows": 4}),
+                                  error_messages={"required": "Say what was done."})
+    minutes_spent = forms.IntegerField(label="Minutes spent", required=False, min_value=0, max_value=100_000,
+                                       widget=forms.NumberInput(attrs={"class": "w-full"}))
+    # One line, as high as the minutes beside it; it grows when dragged.
+    parts_used = forms.CharField(label="Parts used", required=False, max_length=1000,
+                                 widget=forms.Textarea(attrs={"rows": 1}))
+    resolve = forms.BooleanField(label="This fixed it: resolve the issue", required=False)
+
+    # The photos come with the form but not through it: the view checks each (floor/uploads.py) and stores
+    # it with the remedy.
+    FILES = HTML(
+        '<div><label for="id_remedy_files" class="block font-semibold">Photos or a repair video</label>'
+        '<input type="file" name="files" id="id_remedy_files" accept="image/*,video/*" multiple'
+        f' class="{form_style.FILE_INPUT}"></div>'
+    )
+
+    def __init__(self, *args, asking=False, **kwargs):
+        if asking:
+            kwargs["initial"] = {**kwargs.get("initial", {}), "resolve": True}
+        super().__init__(*args, **kwargs)
+        self.helper = form_style.TouchFormHelper(
+            self,
+            "description",
+            Div("minutes_spent", "parts_used", css_class="grid gap-3 sm:grid-cols-[10rem_1fr]"),
+            self.FILES,
+            "resolve",
+            form_style.button("Save remedy"),
+            form_tag=False,
+        )
+        if asking:
+            form_style.ask_for(self.fields["description"])
+
+
+class LabelsForm(forms.Form):
+    department = forms.ModelChoiceField(queryset=Department.objects.all(), required=False,
+                                        empty_label="All departments")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = form_style.TouchFormHelper(
+            self, "department", form_style.button("Show", style="btn-secondary"),
+            form_method="get", form_action="labels", form_class="flex flex-wrap items-end gap-3",
+        )

@@ -1,0 +1,21 @@
+from django.urls import path
+
+from desk import views
+
+urlpatterns = [
+    path("desk/", views.desk, name="desk"),
+    path("desk/export.csv", views.desk_export, name="desk_export"),
+    # Maintenance prints the labels; the address is the one the older front end knows.
+    path("floor/labels/", views.labels, name="labels"),
+    path("issues/<int:pk>/", views.issue_detail, name="issue_detail"),
+    path("issues/<int:pk>/similar/", views.issue_similar, name="issue_similar"),
+    path("issues/<int:pk>/status/", views.issue_status, name="issue_status"),
+    path("issues/<int:pk>/assign/", views.issue_assign, name="issue_assign"),
+    path("issues/<int:pk>/priority/", views.issue_priority, name="issue_priority"),
+    path("issues/<int:pk>/runnable/", views.issue_runnable, name="issue_runnable"),
+    path("issues/<int:pk>/remedies/", views.issue_remedy, name="issue_remedy"),
+    path("issues/<int:pk>/ai/", views.issue_ai, name="issue_ai"),
+    path("issues/<int:pk>/ai/rerun/", views.issue_ai_rerun, name="issue_ai_rerun"),
+    path("remedies/<int:pk>/ai/", views.remedy_ai, name="remedy_ai"),
+    path("remedies/<int:pk>/ai/rerun/", views.remedy_ai_rerun, name="remedy_ai_rerun"),
+]
