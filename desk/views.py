@@ -10,7 +10,6 @@ import segno
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import permission_required
-from django.db import transaction
 from django.db.models import Case, F, IntegerField, Prefetch, Value, When
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -36,11 +35,11 @@ from floor.models import (
     StaleIssue,
     Status,
 )
-from floor.reporting import record_remedy
+from floor.reporting import RemedyNeeded, change_status, record_remedy
 from floor.search import search
 from floor.seen_before import seen_before, similar_issues
 from floor.tasks import request_ai_text
-from floor.uploads import UploadRejected, delete_files, inspect_upload, store_attachment
+from floor.uploads import UploadRejected, inspect_upload
 
 PAGE_SIZE = 50
 STATUS_ORDER = Case(*[When(status=s, then=Value(i)) for i, s in enumerate(Status.values)],
@@ -307,10 +306,6 @@ def issue_detail(request, pk):
     return render(request, "desk/issue.html", issue_context(issue))
 
 
-class RemedyNeeded(Exception):
-    """Resolving an issue nobody has recorded a remedy for."""
-
-
 def _act(request, pk, form, invalid, change):
     """The shape every action on an issue shares: a valid form, then the change at the version the
     person saw, then the fresh issue (or why nothing changed)."""
@@ -342,9 +337,7 @@ def issue_similar(request, pk):
 @permission_required("floor.change_issue_status", raise_exception=True)
 def issue_status(request, pk):
     def change(issue, data):
-        if data["status"] == Status.RESOLVED and not issue.remedies.exists():
-            raise RemedyNeeded
-        issue.set_status(data["status"], by=request.user, expected_version=data["version"])
+        change_status(issue, data["status"], by=request.user, expected_version=data["version"])
 
     return _act(request, pk, StatusForm(request.POST), "Choose a status.", change)
 
@@ -397,18 +390,11 @@ def issue_remedy(request, pk):
     if not form.is_valid():
         return _issue_response(request, issue, status=400, remedy_form=form)
     data = form.cleaned_data
-    stored = []
     try:
-        with transaction.atomic():
-            remedy = record_remedy(issue=issue, description=data["description"], by=request.user,
-                                   minutes_spent=data["minutes_spent"], parts_used=data["parts_used"])
-            for upload in uploads:
-                stored.append(store_attachment(upload=upload, by=request.user, issue=issue, remedy=remedy))
-            if data["resolve"] and issue.status != Status.RESOLVED:
-                issue.set_status(Status.RESOLVED, by=request.user, expected_version=data["version"])
+        record_remedy(issue=issue, description=data["description"], by=request.user,
+                      minutes_spent=data["minutes_spent"], parts_used=data["parts_used"], files=uploads,
+                      resolve=data["resolve"], expected_version=data["version"])
     except (StaleIssue, InvalidTransition) as e:
-        for attachment in stored:  # their rows were rolled back; the files must go too
-            delete_files(attachment)
         # What was typed comes back in the form (a remedy can be minutes of writing); a browser cannot
         # be given files back, so those have to be chosen again.
         form.add_error(None, "Your remedy was not saved; it is still here. Check the issue as it is now, then "

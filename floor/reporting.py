@@ -12,15 +12,17 @@ from floor.models import (
     OPEN_STATUSES,
     Attachment,
     Category,
+    InvalidTransition,
     Issue,
     IssueAlarmCode,
     IssueEvent,
     Priority,
     Remedy,
+    Status,
 )
 from floor.search import refresh_search_document
 from floor.tasks import request_ai_text
-from floor.uploads import delete_attachment
+from floor.uploads import delete_attachment, delete_files, store_attachment
 
 # One limit for every title, typed or written by AI: both show in the same places (see floor/ai.py).
 TITLE_MAX = ai.TITLE_MAX
@@ -223,20 +225,48 @@ def _take_codes(issue, attachment):
                               to_value=", ".join(c for c, _ in codes)[:200])
 
 
-def record_remedy(*, issue, description, by, minutes_spent=None, parts_used="", performed_at=None):
-    """Record what maintenance did, with its timeline event, and ask for polished text in the
-    background."""
-    with transaction.atomic():
-        remedy = Remedy.objects.create(
-            issue=issue,
-            description=description.strip(),
-            performed_by=by,
-            performed_at=performed_at or timezone.now(),
-            minutes_spent=minutes_spent,
-            parts_used=(parts_used or "").strip(),
-        )
-        IssueEvent.objects.create(issue=issue, kind=IssueEvent.Kind.REMEDY_ADDED, actor=by,
-                                  to_value=description.strip()[:200])
-        refresh_search_document(issue)
-        request_ai_text(remedy)
+class RemedyNeeded(InvalidTransition):
+    """Resolving an issue nobody has recorded a remedy for."""
+
+    def __init__(self):
+        super().__init__("Record what fixed it first: a remedy, marked as the fix.")
+
+
+def change_status(issue, status, *, by, expected_version=None):
+    """Move `issue` to `status` as a person asks for it (the desk, the API): an issue is resolved only
+    with a remedy on record, so "what fixed it" is never missing from its history."""
+    if Status(status) == Status.RESOLVED and issue.status != Status.RESOLVED and not issue.remedies.exists():
+        raise RemedyNeeded
+    return issue.set_status(status, by=by, expected_version=expected_version)
+
+
+def record_remedy(*, issue, description, by, minutes_spent=None, parts_used="", performed_at=None, files=(),
+                  resolve=False, expected_version=None):
+    """Record what maintenance did, with its photos or video (`files`, checked uploads) and its timeline
+    event, resolve the issue when it fixed it (at `expected_version`, when given), and ask for polished
+    text in the background. All of it or nothing: on StaleIssue or InvalidTransition no row and no file
+    is left behind. Raises UploadRejected for a file the checks refuse."""
+    stored = []
+    try:
+        with transaction.atomic():
+            remedy = Remedy.objects.create(
+                issue=issue,
+                description=description.strip(),
+                performed_by=by,
+                performed_at=performed_at or timezone.now(),
+                minutes_spent=minutes_spent,
+                parts_used=(parts_used or "").strip(),
+            )
+            IssueEvent.objects.create(issue=issue, kind=IssueEvent.Kind.REMEDY_ADDED, actor=by,
+                                      to_value=description.strip()[:200])
+            for upload in files:
+                stored.append(store_attachment(upload=upload, by=by, issue=issue, remedy=remedy))
+            if resolve and issue.status != Status.RESOLVED:
+                issue.set_status(Status.RESOLVED, by=by, expected_version=expected_version)
+            refresh_search_document(issue)
+            request_ai_text(remedy)
+    except BaseException:
+        for attachment in stored:  # their rows were rolled back; the files must go too
+            delete_files(attachment)
+        raise
     return remedy
