@@ -8,7 +8,6 @@ from datetime import datetime, time, timedelta
 
 import segno
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import permission_required
 from django.db.models import Case, F, IntegerField, Prefetch, Value, When
 from django.http import StreamingHttpResponse
@@ -20,7 +19,7 @@ from django.views.decorators.http import require_POST, require_safe
 from django_htmx.http import HTMX_STOP_POLLING
 
 from desk.forms import AssignForm, DeskFilterForm, LabelsForm, PriorityForm, RemedyForm, RunnableForm, StatusForm
-from floor import formats, roles
+from floor import formats
 from floor.models import (
     URGENCY,
     AIState,
@@ -36,6 +35,7 @@ from floor.models import (
     Status,
 )
 from floor.reporting import RemedyNeeded, change_status, record_remedy
+from floor.roles import assignees
 from floor.search import search
 from floor.seen_before import seen_before, similar_issues
 from floor.tasks import request_ai_text
@@ -53,16 +53,6 @@ ORDERINGS = {
     "status": [STATUS_ORDER, "-reported_at", "-id"],
     "category": ["category", "-reported_at", "-id"],
 }
-
-
-def assignees():
-    """People issues can be assigned to: maintenance staff and managers."""
-    return (
-        get_user_model()
-        .objects.filter(groups__name__in=[roles.MAINTENANCE, roles.MANAGER], is_active=True)
-        .distinct()
-        .order_by("first_name", "last_name", "username")
-    )
 
 
 def _day_start(day):

@@ -1,14 +1,18 @@
+import hashlib
+import hmac
+import secrets
 import uuid
 from datetime import timedelta
 from pathlib import PurePath
 
 from django.conf import settings
+from django.contrib.auth.models import Group
 from django.db import models, transaction
-from django.db.models import F, Q
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from floor import ai, formats
+from floor import ai, formats, roles
 
 
 # --- The factory's own tables -----------------------------------------------------------------------
@@ -48,6 +52,26 @@ class Machine(models.Model):
 
     def __str__(self):
         return self.name
+
+    @classmethod
+    def with_state(cls):
+        """Machines with their number of open issues (`open_count`) and whether one of them stopped the
+        machine (`is_down`), by department.
+
+        Correlated subqueries on the partial index of open issues, rather than a join and GROUP BY over
+        all issues, so the cost follows the open issues, not the history.
+        """
+        open_issues = Issue.objects.filter(machine=OuterRef("pk"), status__in=OPEN_STATUSES)
+        return (
+            cls.objects.select_related("department")
+            .annotate(
+                open_count=Coalesce(
+                    Subquery(open_issues.values("machine").annotate(n=Count("pk")).values("n")[:1]), 0
+                ),
+                is_down=Exists(open_issues.filter(is_runnable=False)),
+            )
+            .order_by(F("department__name").asc(nulls_last=True), "name")
+        )
 
 
 # --- Our tables -------------------------------------------------------------------------------------
@@ -336,6 +360,8 @@ class Issue(AIText):
             # The worker's rounds look for AI text pending too long (AIText.ai_overdue): a handful of rows.
             models.Index(fields=["ai_updated_at", "created_at"], name="issue_ai_pending",
                          condition=Q(ai_state="pending")),
+            # The API's incremental sync: what changed since a moment, oldest change first.
+            models.Index(fields=["updated_at", "id"], name="issue_updated"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -698,3 +724,126 @@ class IssueEvent(models.Model):
             case Kind.REMEDY_AI_FAILED:
                 return f"AI failed on a remedy: {self.to_value}"
         return self.get_kind_display()
+
+
+# --- The API's own records --------------------------------------------------------------------------
+class APIKey(models.Model):
+    """A key a plant system (an MES, a scheduling board, a script on a machine PC) calls the API with.
+
+    Each key acts as an account of its own, made with it: the account belongs to the key's role (its
+    group, floor/roles.py), so the key may do what a person of that role may do on the pages and no
+    more, and what it changes is on the timeline under the key's name. The account cannot sign in on
+    the pages, and is never offered as someone to assign issues to.
+
+    Only a hash of the key is stored; the key itself is shown once, when it is made (`issue`). A key
+    looks like `mlk_<prefix>_<secret>`; the prefix, stored in the clear, names it in the admin.
+    """
+
+    ROLES = [(roles.OPERATOR, "Operator"), (roles.MAINTENANCE, "Maintenance"), (roles.MANAGER, "Manager")]
+    PREFIX = "mlk_"
+
+    name = models.CharField(max_length=100, unique=True,
+                            help_text="Which system calls with this key, e.g. “MES line 2”.")
+    role = models.CharField(max_length=20, choices=ROLES)
+    prefix = models.CharField(max_length=16, unique=True, editable=False)
+    key_hash = models.CharField(max_length=64, editable=False)
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="api_key",
+                                editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+", editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    # last_used_at is written at most this often per key: not a write on every call.
+    LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+    class Meta:
+        db_table = "issues_apikey"
+        ordering = ["name"]
+        verbose_name = "API key"
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_active(self):
+        return self.revoked_at is None
+
+    @staticmethod
+    def _hash(raw):
+        return hashlib.sha256(raw.encode()).hexdigest()
+
+    @classmethod
+    def issue(cls, *, name, role, by=None):
+        """Make a key; returns (APIKey, the key itself), the only time the key is seen."""
+        from django.contrib.auth import get_user_model
+
+        prefix = secrets.token_hex(4)
+        raw = f"{cls.PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+        with transaction.atomic():
+            user = get_user_model()(username=f"api-key-{prefix}", first_name=name[:150])
+            user.set_unusable_password()
+            user.save()
+            key = cls.objects.create(name=name, role=role, prefix=prefix, key_hash=cls._hash(raw), user=user,
+                                     created_by=by)
+            key._sync_account()
+        return key, raw
+
+    @classmethod
+    def authenticate(cls, raw):
+        """The active key `raw` is, or None. Records when it was last used."""
+        if not raw.startswith(cls.PREFIX) or raw.count("_") < 2:
+            return None
+        prefix = raw[len(cls.PREFIX):].split("_", 1)[0]
+        key = cls.objects.select_related("user").filter(prefix=prefix, revoked_at__isnull=True).first()
+        if key is None or not hmac.compare_digest(key.key_hash, cls._hash(raw)) or not key.user.is_active:
+            return None
+        now = timezone.now()
+        if key.last_used_at is None or now - key.last_used_at >= cls.LAST_USED_RESOLUTION:
+            cls.objects.filter(pk=key.pk).update(last_used_at=now)
+            key.last_used_at = now
+        return key
+
+    def save(self, *args, **kwargs):
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            self._sync_account()
+
+    def revoke(self):
+        """The key stops working at once, for good; its history keeps its name."""
+        with transaction.atomic():
+            type(self).objects.filter(pk=self.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+            self.refresh_from_db(fields=["revoked_at"])
+            self._sync_account()
+
+    def _sync_account(self):
+        """The key's account follows the key: its name, its role's group, active while the key is."""
+        user = self.user
+        user.first_name = self.name[:150]
+        user.is_active = self.is_active
+        user.save(update_fields=["first_name", "is_active"])
+        user.groups.set([Group.objects.get_or_create(name=self.role)[0]])
+
+
+class IdempotentRequest(models.Model):
+    """The first answer to a POST sent with an Idempotency-Key, kept for KEEP so that a repeat (a
+    machine retrying after a lost answer) gets that answer instead of doing the work again."""
+
+    KEEP = timedelta(days=7)
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    # What the request asked for (method, path and body); the same key with other contents is refused.
+    fingerprint = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField()
+    response = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "issues_idempotentrequest"
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotent_request_once")]
+        indexes = [models.Index(fields=["created_at"], name="idempotent_request_created")]
+
+    def __str__(self):
+        return self.key

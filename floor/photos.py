@@ -65,8 +65,9 @@ class Outcome:
 
 @dataclass
 class _Job:
-    attachment_id: int
-    file_name: str
+    attachment_id: int | None  # None: a photo read for its caller alone, stored nowhere (`read_upload`)
+    file_name: str = ""
+    data: bytes | None = None
     queued_at: float = field(default_factory=time.monotonic)
     # Whoever is waiting for the outcome records it; once nobody waits, the reader does.
     waiting: bool = False
@@ -177,8 +178,11 @@ def _read(job):
     if slot is None:
         return Outcome(Reading.BUSY, error=f"no reader free within {QUEUE_SECONDS:g} s")
     try:
-        with default_storage.open(job.file_name, "rb") as f:
-            data = f.read()
+        if job.data is not None:
+            data = job.data
+        else:
+            with default_storage.open(job.file_name, "rb") as f:
+                data = f.read()
         result = _child.read(data, timeout=settings.OCR_TIMEOUT_SECONDS)
     except FileNotFoundError:
         return Outcome(Reading.FAILED, error="the photo is gone")
@@ -197,8 +201,8 @@ def _finish(job, outcome):
     with job.lock:
         job.outcome = outcome
         job.done.set()
-        if job.waiting:
-            return  # the request that queued it records it
+        if job.waiting or job.attachment_id is None:
+            return  # the request that queued it records it, or nothing is to be recorded
     try:
         record_reading(attachment_id=job.attachment_id, outcome=outcome)
     finally:
@@ -236,13 +240,15 @@ class _Slot:
 
 
 # --- what the views call ------------------------------------------------------------------------------
-def receive(*, upload, by, token, wait=True):
-    """Store a file chosen in a floor form (floor/uploads.py) and have a photo read for alarm codes: the
-    attachment, read when `wait` and a reader was free, else being read. Raises UploadRejected.
+def receive(*, upload, by, token, issue=None, wait=True):
+    """Store a file chosen in a floor form (floor/uploads.py), or added to `issue`, and have a photo
+    read for alarm codes: the attachment, read when `wait` and a reader was free, else being read.
+    Raises UploadRejected.
 
-    A file the form had brought already is not stored or read again: the stored one is returned.
+    A file the form (its token) had brought already is not stored or read again: the stored one is
+    returned.
     """
-    attachment = uploads.store_attachment(upload=upload, by=by, pending_token=token)
+    attachment = uploads.store_attachment(upload=upload, by=by, pending_token=token, issue=issue)
     if attachment.kind == Attachment.Kind.IMAGE and attachment.reading == Reading.NOT_READ:
         read(attachment, wait=wait)
     return attachment
@@ -272,6 +278,25 @@ def read(attachment, *, wait=True):
         record_reading(attachment_id=attachment.pk, outcome=outcome)
         attachment.refresh_from_db()
     return attachment
+
+
+def read_upload(upload):
+    """Read a photo for alarm codes without storing anything (the API's /api/ocr/): its Outcome, once
+    a reader on this machine was free (within OCR_TIMEOUT_SECONDS) and the reading was done, or "busy".
+    The same checks as a stored photo's first (UploadRejected), and the same readers: a caller reading
+    photos this way takes its turn with the tablets, never more CPU."""
+    inspected = uploads.inspect_upload(upload)
+    if inspected.kind != Attachment.Kind.IMAGE:
+        raise uploads.UploadRejected("This is a video; only photos can be read.")
+    upload.seek(0)
+    job = _Job(attachment_id=None, data=upload.read(), waiting=True,
+               # No longer in the queue than the caller may wait; then the photo counts as "busy".
+               queued_at=time.monotonic() - QUEUE_SECONDS + settings.OCR_TIMEOUT_SECONDS)
+    _reader.submit(job)
+    job.done.wait(timeout=2 * settings.OCR_TIMEOUT_SECONDS + CHILD_GRACE_SECONDS + 1)
+    with job.lock:
+        job.waiting = False
+        return job.outcome or Outcome(Reading.BUSY, error="no reader was free in time")
 
 
 def wait_until_read(timeout=60):

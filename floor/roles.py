@@ -35,6 +35,19 @@ _MAINTENANCE_PERMISSIONS = _OPERATOR_PERMISSIONS + [
 # Managers: everything maintenance has, and the dashboards (where they start).
 _MANAGER_PERMISSIONS = _MAINTENANCE_PERMISSIONS + ["view_dashboard"]
 
+def assignees():
+    """People issues can be assigned to: maintenance staff and managers, not the accounts of API keys
+    (floor.APIKey), which belong to roles too but are plant systems, nobody to send to a machine."""
+    from django.contrib.auth import get_user_model
+
+    return (
+        get_user_model()
+        .objects.filter(groups__name__in=[MAINTENANCE, MANAGER], is_active=True, api_key__isnull=True)
+        .distinct()
+        .order_by("first_name", "last_name", "username")
+    )
+
+
 # Role -> codenames of floor permissions.
 ROLES = {
     OPERATOR: _OPERATOR_PERMISSIONS,

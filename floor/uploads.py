@@ -225,7 +225,8 @@ def thumbnail_of(image):
     return out.getvalue()
 
 
-def _sha256(upload):
+def content_digest(upload):
+    """The SHA-256 of an upload's bytes, as stored in Attachment.sha256."""
     digest = hashlib.sha256()
     upload.seek(0)
     for chunk in iter(lambda: upload.read(1024 * 1024), b""):
@@ -247,7 +248,7 @@ def store_attachment(*, upload, by, pending_token=None, issue=None, remedy=None)
     it is sent come with the report, which its first event records.
     """
     inspected = inspect_upload(upload)
-    digest = _sha256(upload)
+    digest = content_digest(upload)
     with transaction.atomic():
         if pending_token:
             # Serialises this upload with the form's report (floor/reporting.py holds the same lock), so

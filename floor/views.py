@@ -3,8 +3,7 @@ import uuid
 from django.conf import settings
 from django.contrib.auth.decorators import permission_required
 from django.contrib import messages
-from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Q
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -25,30 +24,11 @@ SEEN_BEFORE_IN_FORM = 3
 
 
 # --- the machine picker -----------------------------------------------------------------------------
-def _machines_with_state():
-    """Machines with their number of open issues and whether one of them stopped the machine.
-
-    Correlated subqueries on the partial index of open issues, rather than a join and GROUP BY over
-    all issues, so the cost follows the open issues, not the history.
-    """
-    open_issues = Issue.objects.filter(machine=OuterRef("pk"), status__in=OPEN_STATUSES)
-    return (
-        Machine.objects.select_related("department")
-        .annotate(
-            open_count=Coalesce(
-                Subquery(open_issues.values("machine").annotate(n=Count("pk")).values("n")[:1]), 0
-            ),
-            is_down=Exists(open_issues.filter(is_runnable=False)),
-        )
-        .order_by(F("department__name").asc(nulls_last=True), "name")
-    )
-
-
 @require_safe
 @permission_required("floor.view_issue", raise_exception=True)
 def machine_list(request):
     form = MachineSearchForm(request.GET)
-    machines = _machines_with_state()
+    machines = Machine.with_state()
     if form.is_valid() and form.cleaned_data["q"]:
         q = form.cleaned_data["q"]
         machines = machines.filter(Q(name__icontains=q) | Q(department__name__icontains=q))

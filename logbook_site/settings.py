@@ -120,6 +120,10 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "desk",
     "dashboard",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
 ]
 
 MIDDLEWARE = [
@@ -326,6 +330,42 @@ if HTTPS:
 # Every page may load only what this server serves: no inline script or style, no eval, no outside
 # host (the network may have no internet, and nothing injected into a page can run). Uploaded files
 # carry a stricter policy of their own (the media_file view).
+# --- the REST API (logbook_site/api/) -------------------------------------------------------------------
+# Calls per minute (or "/hour", "/second") one API key, person or address may make; beyond it a 429 with
+# Retry-After. Counted per server process (in its own memory): with N gunicorn workers a key gets up to
+# N times this in the worst case.
+API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="600/min")
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "logbook_site.api.security.APIKeyAuthentication",  # first: its WWW-Authenticate makes a 401
+        "logbook_site.api.security.BrowserSession",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["logbook_site.api.security.RolePermission"],
+    "DEFAULT_THROTTLE_CLASSES": ["logbook_site.api.security.KeyRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "logbook_site.api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Machine Logbook API",
+    "DESCRIPTION": "Issues of the factory's CNC machines: report, triage, remedies, photos read for alarm "
+                   "codes, figures. Authenticate with an API key made in the admin: "
+                   "`Authorization: Bearer mlk_...`.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "StatusEnum": "floor.models.Status",
+        "CategoryEnum": "floor.models.Category",
+        "PriorityEnum": "floor.models.Priority",
+    },
+}
+
 SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF],

@@ -1,5 +1,6 @@
 """Which audience owns which address: operators at the machines (floor/), maintenance at the desk (desk/),
-managers on the dashboard (dashboard/); the site's own pages here."""
+managers on the dashboard (dashboard/), the plant's other systems on the API (logbook_site/api/); the
+site's own pages here."""
 
 from django.conf import settings
 from django.contrib import admin
@@ -20,4 +21,7 @@ urlpatterns = [
     path("", include("floor.urls")),
     path("", include("desk.urls")),
     path("dashboard/", include("dashboard.urls")),
+    path("api/", include("logbook_site.api.urls")),
 ]
+
+handler500 = "logbook_site.views.server_error"

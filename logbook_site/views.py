@@ -8,6 +8,7 @@ from django.core.exceptions import SuspiciousFileOperation
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect
 from django.utils._os import safe_join
+from django.views import defaults
 from django.views.decorators.http import require_safe
 
 
@@ -42,3 +43,13 @@ def media_file(request, path):
     # Uploads are photos and videos; should anything else ever be served, it runs no script.
     response["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self'; media-src 'self'"
     return response
+
+
+def server_error(request):
+    """A fault nobody foresaw: the API answers it in its JSON shape, the pages with the 500 page."""
+    if request.path.startswith("/api/"):
+        from logbook_site.api.errors import json_error
+
+        return json_error(500, "server_error", "Something went wrong on the server; it is logged. Try again, "
+                                               "and tell the plant's administrator if it persists.")
+    return defaults.server_error(request)

@@ -1,0 +1,71 @@
+"""The issue list's query parameters: the desk's filters under the old backend's names."""
+
+from django_filters import rest_framework as filters
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import CursorPagination
+
+from floor.models import Category, Issue, IssueAlarmCode, Priority, Status
+from floor.ocr import normalise_code
+from floor.search import search
+
+
+class IssueFilter(filters.FilterSet):
+    # distinct=False: each issue matches once anyway, and DISTINCT over the whole table is what a
+    # million rows cannot afford.
+    status = filters.MultipleChoiceFilter(choices=Status.choices, distinct=False,
+                                          help_text="Repeat for several: ?status=open&status=in_progress.")
+    machine = filters.UUIDFilter(field_name="machine_id", help_text="A machine's id.")
+    department = filters.UUIDFilter(field_name="machine__department_id", help_text="A department's id.")
+    category = filters.MultipleChoiceFilter(choices=Category.choices, distinct=False, help_text="Repeatable.")
+    # Strict: anything but true or false is a 400, not a filter silently left out.
+    is_runnable = filters.TypedChoiceFilter(choices=[("true", "true"), ("false", "false")],
+                                            coerce=lambda value: value == "true",
+                                            help_text="true: the machine still runs; false: it is down.")
+    priority = filters.MultipleChoiceFilter(choices=Priority.choices, distinct=False, help_text="Repeatable.")
+    assigned_to = filters.CharFilter(method="filter_assigned_to",
+                                     help_text="A person's id, `me` (the caller) or `nobody`.")
+    alarm_code = filters.CharFilter(method="filter_alarm_code", help_text="Issues with this alarm code.")
+    reported_after = filters.IsoDateTimeFilter(field_name="reported_at", lookup_expr="gte",
+                                               help_text="Reported at or after (ISO 8601).")
+    reported_before = filters.IsoDateTimeFilter(field_name="reported_at", lookup_expr="lt",
+                                                help_text="Reported before (ISO 8601).")
+    updated_since = filters.IsoDateTimeFilter(
+        field_name="updated_at", lookup_expr="gte",
+        help_text="Changed at or after (ISO 8601), for incremental sync: the list is then ordered by the "
+                  "time of the last change, oldest first.")
+    search = filters.CharFilter(method="filter_search", max_length=200,
+                                help_text="The desk's search: words (full-text on PostgreSQL) or an alarm code.")
+
+    class Meta:
+        model = Issue
+        fields = []
+
+    def filter_assigned_to(self, queryset, name, value):
+        if value == "me":
+            return queryset.filter(assigned_to=self.request.user)
+        if value == "nobody":
+            return queryset.filter(assigned_to__isnull=True)
+        if not value.isdigit() or len(value) > 18:
+            raise ValidationError({"assigned_to": ["A person's id, `me` or `nobody`."]})
+        return queryset.filter(assigned_to_id=int(value))
+
+    def filter_alarm_code(self, queryset, name, value):
+        return queryset.filter(pk__in=IssueAlarmCode.objects.filter(code=normalise_code(value)).values("issue_id"))
+
+    def filter_search(self, queryset, name, value):
+        return search(queryset, value)
+
+
+class IssueCursor(CursorPagination):
+    """Newest report first; with `updated_since`, oldest change first. A cursor, not page numbers: a
+    page is an index range, never a count of a million rows."""
+
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+    ordering = ("-reported_at", "-id")
+
+    def get_ordering(self, request, queryset, view):
+        if request.query_params.get("updated_since"):
+            return ("updated_at", "id")
+        return self.ordering
