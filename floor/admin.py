@@ -3,6 +3,7 @@ from django.contrib import admin, messages
 
 from floor.models import (
     TRANSITIONS,
+    APIKey,
     Attachment,
     Department,
     InvalidTransition,
@@ -195,3 +196,39 @@ class AttachmentAdmin(admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         for attachment in queryset:
             delete_attachment(attachment)
+
+
+@admin.register(APIKey)
+class APIKeyAdmin(admin.ModelAdmin):
+    """Keys of the plant's systems for the API. A new key is shown once, on the page after saving it; only
+    its hash is kept. A key is revoked, never deleted: what it did stays on the timelines under its name."""
+
+    list_display = ["name", "role", "prefix", "created_at", "last_used_at", "is_active"]
+    list_filter = ["role", ("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "prefix"]
+    fields = ["name", "role", "prefix", "created_at", "created_by", "last_used_at", "revoked_at"]
+    readonly_fields = ["prefix", "created_at", "created_by", "last_used_at", "revoked_at"]
+    actions = ["revoke"]
+
+    @admin.display(boolean=True, description="active")
+    def is_active(self, key):
+        return key.is_active
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            obj.save()  # a new name or role; the key's account follows (APIKey.save)
+            return
+        key, raw = APIKey.issue(name=obj.name, role=obj.role, by=request.user)
+        obj.pk, obj.prefix, obj.user = key.pk, key.prefix, key.user
+        obj._state.adding = False
+        messages.warning(request, f"The key for {key.name} is {raw} — copy it now into the system that calls "
+                                  "with it: it is not shown again. Lost, it is revoked and a new one made.")
+
+    @admin.action(description="Revoke the selected keys (they stop working at once)")
+    def revoke(self, request, queryset):
+        for key in queryset.filter(revoked_at__isnull=True):
+            key.revoke()
+        self.message_user(request, "Revoked.", messages.SUCCESS)
+
+    def has_delete_permission(self, request, obj=None):
+        return False

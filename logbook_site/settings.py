@@ -359,6 +359,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "logbook_site.api.schema.empty_query_values"],
     "ENUM_NAME_OVERRIDES": {
         "StatusEnum": "floor.models.Status",
         "CategoryEnum": "floor.models.Category",

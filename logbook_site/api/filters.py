@@ -1,12 +1,31 @@
 """The issue list's query parameters: the desk's filters under the old backend's names."""
 
+from django import forms
 from django_filters import rest_framework as filters
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination
 
 from floor.models import Category, Issue, IssueAlarmCode, Priority, Status
 from floor.ocr import normalise_code
 from floor.search import search
+
+
+class StrictBooleanField(forms.Field):
+    def to_python(self, value):
+        if value in ("", None):
+            return None
+        if value in ("true", "false"):
+            return value == "true"
+        raise forms.ValidationError("true or false.")
+
+
+class StrictBooleanFilter(filters.BooleanFilter):
+    """true or false; anything else is a 400, not (as django-filter's own) a filter silently left out."""
+
+    field_class = StrictBooleanField
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, widget=forms.TextInput, **kwargs)
 
 
 class IssueFilter(filters.FilterSet):
@@ -17,10 +36,7 @@ class IssueFilter(filters.FilterSet):
     machine = filters.UUIDFilter(field_name="machine_id", help_text="A machine's id.")
     department = filters.UUIDFilter(field_name="machine__department_id", help_text="A department's id.")
     category = filters.MultipleChoiceFilter(choices=Category.choices, distinct=False, help_text="Repeatable.")
-    # Strict: anything but true or false is a 400, not a filter silently left out.
-    is_runnable = filters.TypedChoiceFilter(choices=[("true", "true"), ("false", "false")],
-                                            coerce=lambda value: value == "true",
-                                            help_text="true: the machine still runs; false: it is down.")
+    is_runnable = StrictBooleanFilter(help_text="true: the machine still runs; false: it is down.")
     priority = filters.MultipleChoiceFilter(choices=Priority.choices, distinct=False, help_text="Repeatable.")
     assigned_to = filters.CharFilter(method="filter_assigned_to",
                                      help_text="A person's id, `me` (the caller) or `nobody`.")
@@ -64,6 +80,29 @@ class IssueCursor(CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = 200
     ordering = ("-reported_at", "-id")
+
+    def get_page_size(self, request):
+        """Strict, unlike DRF's (which falls back to the default): a page_size that is no whole number
+        from 1 to max_page_size is a 400, so a caller's mistake is not silently a different page."""
+        value = request.query_params.get(self.page_size_query_param, "")
+        if value == "":
+            return self.page_size
+        if not value.isdigit() or not 1 <= int(value) <= self.max_page_size:
+            raise ValidationError({self.page_size_query_param: [f"A whole number from 1 to {self.max_page_size}."]})
+        return int(value)
+
+    def decode_cursor(self, request):
+        try:
+            return super().decode_cursor(request)
+        except NotFound:  # DRF's answer to a cursor it cannot read; it is the caller's parameter that is wrong
+            raise ValidationError({self.cursor_query_param: ["Not a cursor this list gave: follow `next`."]})
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"].update(minimum=1, maximum=self.max_page_size)
+        return parameters
 
     def get_ordering(self, request, queryset, view):
         if request.query_params.get("updated_since"):

@@ -58,7 +58,8 @@ class DepartmentSerializer(serializers.ModelSerializer):
 
 class MachineSerializer(serializers.ModelSerializer):
     department = DepartmentRefSerializer(allow_null=True, read_only=True)
-    open_issues = serializers.IntegerField(read_only=True, help_text="Issues open, in progress or waiting for parts.")
+    open_issues = serializers.IntegerField(source="open_count", read_only=True,
+                                           help_text="Issues open, in progress or waiting for parts.")
     is_down = serializers.BooleanField(read_only=True, help_text="An open issue says the machine does not run.")
 
     class Meta:

@@ -5,6 +5,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Prefetch
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
@@ -64,6 +65,8 @@ def _errors(*codes):
         428: "If-Match with the issue's ETag is required.",
         429: "Too many calls: wait as Retry-After says.",
     }
+    # Any call may lack a key, lack the role or come too often.
+    codes = sorted({*codes, 401, 403, 429})
     return {code: OpenApiResponse(s.ErrorSerializer, description=described[code]) for code in codes}
 
 
@@ -437,6 +440,7 @@ class DocsView(_Endpoint, SpectacularSwaggerSplitView):
     permission_classes = api_settings.DEFAULT_PERMISSION_CLASSES
 
 
+@csrf_exempt  # a 404 for every method: a POST to a wrong path must not meet the pages' CSRF refusal
 @login_not_required
 def unknown_path(request, *args, **kwargs):
     return json_error(404, "not_found", f"There is no API endpoint at {request.path}. "
