@@ -8,6 +8,7 @@ With nothing configured the app runs for development: SQLite, DEBUG on, AI off.
 
 import ipaddress
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -334,7 +335,10 @@ if HTTPS:
 # Calls per minute (or "/hour", "/second") one API key, person or address may make; beyond it a 429 with
 # Retry-After. Counted per server process (in its own memory): with N gunicorn workers a key gets up to
 # N times this in the worst case.
-API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="600/min")
+API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="600/min").strip()
+if not re.fullmatch(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)", API_THROTTLE_RATE):
+    raise ImproperlyConfigured(f"API_THROTTLE_RATE must be calls per period such as 600/min or 5000/hour; "
+                               f"got {API_THROTTLE_RATE!r}.")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "logbook_site.api.security.APIKeyAuthentication",  # first: its WWW-Authenticate makes a 401
@@ -357,7 +361,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
+    # No Redoc: its page loads fonts from an outside host. Swagger UI only, at /api/docs/.
+    "TAGS": [{"name": "Issues"}, {"name": "Factory"}, {"name": "History"}, {"name": "OCR"}, {"name": "Dashboard"}],
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
                              "logbook_site.api.schema.empty_query_values"],

@@ -112,3 +112,13 @@ def test_site_url_on_this_machine_alone_is_told_apart(tmp_path, url, loopback):
                            "DJANGO_SETTINGS_MODULE": "logbook_site.settings"},
         capture_output=True, text=True, timeout=60)
     assert result.stdout.strip().splitlines()[-1] == str(loopback)
+
+
+@pytest.mark.parametrize("rate", ["600", "lots/min", "0/min", "10/fortnight"])
+def test_a_malformed_api_throttle_rate_stops_start_up_naming_it(tmp_path, rate):
+    result = load_settings(tmp_path, API_THROTTLE_RATE=rate)
+    assert result.returncode != 0 and "API_THROTTLE_RATE" in result.stderr
+
+
+def test_an_api_throttle_rate_per_hour_is_taken(tmp_path):
+    assert load_settings(tmp_path, API_THROTTLE_RATE="5000/hour").returncode == 0

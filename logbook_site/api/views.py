@@ -1,5 +1,6 @@
 """The API's endpoints. Each calls the domain code the pages call; nothing here decides a rule."""
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Prefetch
@@ -9,7 +10,14 @@ from django.views.decorators.csrf import csrf_exempt
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import JSONParser, MultiPartParser
@@ -25,10 +33,10 @@ from floor.models import Attachment, Department, InvalidTransition, Issue, Issue
 from floor.ocr import normalise_code
 from floor.reporting import change_status, record_remedy, report_issue
 from floor.seen_before import seen_before
-from floor.uploads import UploadRejected, content_digest
+from floor.uploads import UploadRejected, content_digest, max_bytes
 from logbook_site.api import serializers as s
 from logbook_site.api.errors import body as error_body
-from logbook_site.api.errors import json_error
+from logbook_site.api.errors import TooLarge, json_error
 from logbook_site.api.filters import IssueCursor, IssueFilter
 from logbook_site.api.security import etag_of, expected_version, idempotency_key, idempotent, token_for
 
@@ -81,7 +89,8 @@ ETAG = OpenApiParameter("ETag", str, OpenApiParameter.HEADER, response=[200, 201
 
 
 # --- the factory's tables -------------------------------------------------------------------------------
-@extend_schema(tags=["Factory"], responses={200: s.DepartmentSerializer, **_errors(401, 403, 404)})
+@extend_schema(tags=["Factory"], responses={200: s.DepartmentSerializer, **_errors(404)})
+@extend_schema_view(list=extend_schema(summary="The departments"), retrieve=extend_schema(summary="One department"))
 class DepartmentViewSet(_Endpoint, viewsets.ReadOnlyModelViewSet):
     """The factory's departments (read from its own table, never changed)."""
 
@@ -93,7 +102,9 @@ class DepartmentViewSet(_Endpoint, viewsets.ReadOnlyModelViewSet):
         return Department.objects.annotate(machine_count=Count("machines")).order_by("name")
 
 
-@extend_schema(tags=["Factory"], responses={200: s.MachineSerializer, **_errors(401, 403, 404)})
+@extend_schema(tags=["Factory"], responses={200: s.MachineSerializer, **_errors(404)})
+@extend_schema_view(list=extend_schema(summary="The machines, with what is open on them"),
+                    retrieve=extend_schema(summary="One machine"))
 class MachineViewSet(_Endpoint, viewsets.ReadOnlyModelViewSet):
     """The factory's machines (read from its own table, never changed), with what is open on them."""
 
@@ -292,6 +303,7 @@ class IssueViewSet(_Endpoint, mixins.ListModelMixin, mixins.RetrieveModelMixin, 
     @action(detail=True, methods=["post"], parser_classes=[MultiPartParser])
     def attachments(self, request, pk=None):
         issue = get_object_or_404(Issue, pk=pk)
+        refuse_oversized_body(request)
         form = s.UploadSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         upload = form.validated_data["file"]
@@ -325,6 +337,7 @@ class OcrView(_Endpoint, APIView):
     parser_classes = [MultiPartParser]
 
     def post(self, request):
+        refuse_oversized_body(request)
         form = s.UploadSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         try:
@@ -369,6 +382,17 @@ class AlarmCodeRemediesView(_Endpoint, APIView):
             "remedies": s.RemedySerializer([i.last_remedy for i in issues if i.last_remedy], many=True,
                                            context=context).data,
         })
+
+
+def refuse_oversized_body(request):
+    """413 from the Content-Length alone, before the body is read: one file of at most UPLOAD_MAX_MB and
+    the form around it, as on the tablet (floor/uploads.py)."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > max_bytes() + 1024 * 1024:
+        raise TooLarge(f"Too large: one file of at most {settings.UPLOAD_MAX_MB} MB per request.")
 
 
 def _uuid_or_400(value, name):
@@ -433,8 +457,10 @@ class SchemaView(_Endpoint, SpectacularAPIView):
 
 class DocsView(_Endpoint, SpectacularSwaggerSplitView):
     """Swagger UI from this server's own static files (drf-spectacular-sidecar), its start-up script a
-    file of its own rather than inline, as the site's Content-Security-Policy requires."""
+    file of its own rather than inline, as the site's Content-Security-Policy requires (its style too:
+    templates/api/docs.html)."""
 
+    template_name = "api/docs.html"
     permission = "floor.view_issue"
     authentication_classes = api_settings.DEFAULT_AUTHENTICATION_CLASSES
     permission_classes = api_settings.DEFAULT_PERMISSION_CLASSES
