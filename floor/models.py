@@ -696,6 +696,15 @@ class IssueEvent(models.Model):
     def __str__(self):
         return f"#{self.issue_id} {self.get_kind_display()}"
 
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        # Every change to an issue is on its timeline, also those written beside the model's methods (a
+        # photo's codes, a file, a remedy, AI text): the issue's updated_at follows, so that a system
+        # syncing what changed (the API's updated_since) sees them too. Its version stays: nobody's view
+        # of its state is stale by them. (The model's methods save the issue with their events.)
+        now = timezone.now()
+        Issue.objects.filter(pk=self.issue_id, updated_at__lt=now).update(updated_at=now)
+
     @property
     def summary(self):
         """One line for the timeline."""

@@ -1,10 +1,14 @@
 """The issue list's query parameters: the desk's filters under the old backend's names."""
 
+from datetime import timedelta
+
 from django import forms
+from django_filters import fields as django_filters_fields
 from django_filters import rest_framework as filters
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination
 
+from desk.forms import FilterDayField
 from floor.models import Category, Issue, IssueAlarmCode, Priority, Status
 from floor.ocr import normalise_code
 from floor.search import search
@@ -28,6 +32,28 @@ class StrictBooleanFilter(filters.BooleanFilter):
         super().__init__(*args, widget=forms.TextInput, **kwargs)
 
 
+class MomentField(django_filters_fields.IsoDateTimeField):
+    """An ISO 8601 moment within the desk's days (FilterDayField's years) and with a real UTC offset:
+    databases refuse offsets beyond 15 hours and years the desk has no midnight for."""
+
+    MAX_OFFSET = timedelta(hours=14)
+
+    def validate(self, value):
+        super().validate(value)
+        if value is None:
+            return
+        offset = value.utcoffset()
+        if offset is not None and abs(offset) > self.MAX_OFFSET:
+            raise forms.ValidationError("A UTC offset is at most 14 hours.", code="out_of_range")
+        if not FilterDayField.FIRST.year <= value.year <= FilterDayField.LAST.year:
+            raise forms.ValidationError(f"Enter a time from {FilterDayField.FIRST.year} to {FilterDayField.LAST.year}.",
+                                        code="out_of_range")
+
+
+class MomentFilter(filters.IsoDateTimeFilter):
+    field_class = MomentField
+
+
 class IssueFilter(filters.FilterSet):
     # distinct=False: each issue matches once anyway, and DISTINCT over the whole table is what a
     # million rows cannot afford.
@@ -41,11 +67,11 @@ class IssueFilter(filters.FilterSet):
     assigned_to = filters.CharFilter(method="filter_assigned_to",
                                      help_text="A person's id, `me` (the caller) or `nobody`.")
     alarm_code = filters.CharFilter(method="filter_alarm_code", help_text="Issues with this alarm code.")
-    reported_after = filters.IsoDateTimeFilter(field_name="reported_at", lookup_expr="gte",
+    reported_after = MomentFilter(field_name="reported_at", lookup_expr="gte",
                                                help_text="Reported at or after (ISO 8601).")
-    reported_before = filters.IsoDateTimeFilter(field_name="reported_at", lookup_expr="lt",
+    reported_before = MomentFilter(field_name="reported_at", lookup_expr="lt",
                                                 help_text="Reported before (ISO 8601).")
-    updated_since = filters.IsoDateTimeFilter(
+    updated_since = MomentFilter(
         field_name="updated_at", lookup_expr="gte",
         help_text="Changed at or after (ISO 8601), for incremental sync: the list is then ordered by the "
                   "time of the last change, oldest first.")

@@ -47,6 +47,14 @@ class _Endpoint:
 
     permission = None
     permissions = {}
+    # The actions that take a file ("post" for a view without actions): refused by their size first.
+    takes_files = ()
+
+    def initial(self, request, *args, **kwargs):
+        # Before authentication, which for a browser session reads the body (its CSRF token may be in it).
+        if getattr(self, "action", None) in self.takes_files or request.method.lower() in self.takes_files:
+            refuse_oversized_body(request)
+        super().initial(request, *args, **kwargs)
 
     def required_permission(self, request):
         return self.permissions.get(getattr(self, "action", None), self.permission)
@@ -143,6 +151,7 @@ class IssueViewSet(_Endpoint, mixins.ListModelMixin, mixins.RetrieveModelMixin, 
         "add_remedy": "floor.add_remedy",
         "attachments": "floor.add_attachment",
     }
+    takes_files = ("attachments",)
     filter_backends = [DjangoFilterBackend]
     filterset_class = IssueFilter
     pagination_class = IssueCursor
@@ -303,7 +312,6 @@ class IssueViewSet(_Endpoint, mixins.ListModelMixin, mixins.RetrieveModelMixin, 
     @action(detail=True, methods=["post"], parser_classes=[MultiPartParser])
     def attachments(self, request, pk=None):
         issue = get_object_or_404(Issue, pk=pk)
-        refuse_oversized_body(request)
         form = s.UploadSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         upload = form.validated_data["file"]
@@ -323,7 +331,9 @@ class IssueViewSet(_Endpoint, mixins.ListModelMixin, mixins.RetrieveModelMixin, 
             raise serializers.ValidationError({"file": [str(e)]})
         attachment = photos.current(attachment)
         data = s.AttachmentSerializer(attachment, context=self.get_serializer_context()).data
-        return Response(data, status=status.HTTP_200_OK if replay else status.HTTP_201_CREATED)
+        if replay:
+            return Response(data, headers={"Idempotent-Replayed": "true"})
+        return Response(data, status=status.HTTP_201_CREATED)
 
 
 # --- reading, history, figures --------------------------------------------------------------------------
@@ -334,10 +344,10 @@ class IssueViewSet(_Endpoint, mixins.ListModelMixin, mixins.RetrieveModelMixin, 
                responses={200: s.ReadingSerializer, **_errors(400, 401, 403, 413, 415)})
 class OcrView(_Endpoint, APIView):
     permission = "floor.add_attachment"
+    takes_files = ("post",)
     parser_classes = [MultiPartParser]
 
     def post(self, request):
-        refuse_oversized_body(request)
         form = s.UploadSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         try:

@@ -99,7 +99,9 @@ def test_department_assignee_code_and_time_filters(api, shop, maintenance):
 def test_bad_filter_values_are_400_naming_the_parameter(api, shop):
     for query, name in [("machine=not-a-uuid", "machine"), ("status=lost", "status"),
                         ("is_runnable=maybe", "is_runnable"), ("reported_after=yesterday", "reported_after"),
-                        ("assigned_to=someone", "assigned_to")]:
+                        ("assigned_to=someone", "assigned_to"),
+                        ("reported_after=2026-11-04T20:22:01-22:46", "reported_after"),
+                        ("updated_since=0404-11-04T20:22:01Z", "updated_since")]:
         response = api.get(f"/api/issues/?{query}")
         assert response.status_code == 400, query
         assert name in response.json()["errors"], (query, response.json())

@@ -5,6 +5,8 @@ shape). Bounded examples per operation, so it runs in the suite on both database
 import pytest
 import schemathesis
 from django.core.cache import cache
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from django.core.wsgi import get_wsgi_application
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, settings
@@ -27,7 +29,18 @@ schema.app = get_wsgi_application()
 
 
 @pytest.fixture
-def key(machine, operator, maintenance, settings, tmp_path):
+def in_test_transaction():
+    """schemathesis calls the WSGI app itself, not through Django's test client, which keeps the test's
+    database connection open across requests; so do the same here (else PostgreSQL's is closed)."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def key(machine, operator, maintenance, settings, tmp_path, in_test_transaction):
     """A manager's key (every operation is open to it) and a little factory to act on."""
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.API_THROTTLE_RATE = "100000/min"
