@@ -116,10 +116,21 @@ def world(operator, maintenance, manager, outsider, machine, settings, tmp_path)
     return {"clients": clients, "objects": objects, "machine": machine, "link": link}
 
 
+def arguments_of(pattern):
+    """The names a URL takes: a path()'s converters, a regex's (the API's router) named groups."""
+    return list(pattern.pattern.converters) or list(pattern.pattern.regex.groupindex)
+
+
 def url_kwargs(name, pattern, world):
     kwargs = {}
-    for argument in pattern.pattern.converters:
-        if argument == "pk":
+    for argument in arguments_of(pattern):
+        if argument == "pk" and name == "api-machine-detail":
+            kwargs["pk"] = world["machine"].pk
+        elif argument == "pk" and name == "api-department-detail":
+            kwargs["pk"] = world["machine"].department_id
+        elif argument == "code":
+            kwargs["code"] = "SV0401"
+        elif argument == "pk":
             kwargs["pk"] = world["objects"][PK_OF.get(name, "issue")].pk
         elif argument == "machine_id":
             kwargs["machine_id"] = world["machine"].pk
@@ -191,7 +202,7 @@ PATH_VALUES = {**HOSTILE_VALUES, "percent": "%", "dots": "..", "slash inside": "
 PLACEHOLDER = "HOSTILE-PLACEHOLDER"
 
 
-@pytest.mark.parametrize("name", [n for n in URL_NAMES if {"token", "path"} & set(pattern_named(n).pattern.converters)])
+@pytest.mark.parametrize("name", [n for n in URL_NAMES if {"token", "path"} & set(arguments_of(pattern_named(n)))])
 def test_no_page_answers_500_to_a_hostile_address(world, name):
     # Text in the path itself (a wall screen's token, an upload's path) reaches the views as typed.
     pattern = pattern_named(name)

@@ -18,5 +18,5 @@ urlpatterns = [
     path("schema/", views.SchemaView.as_view(), name="api-schema"),
     path("docs/", views.DocsView.as_view(url_name="api-schema"), name="api-docs"),
     # Anything else under /api/ is a JSON 404, never the site's HTML page.
-    re_path(r"^[\s\S]*$", views.unknown_path),  # [\s\S]: a newline in the path too
+    re_path(r"^[\s\S]*$", views.unknown_path, name="api-unknown"),  # [\s\S]: a newline in the path too
 ]
