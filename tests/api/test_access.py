@@ -23,6 +23,7 @@ ENDPOINTS = {
     "machines": ALL,
     "machine": ALL,
     "departments": ALL,
+    "department": ALL,
     "issues": ALL,
     "issue": ALL,
     "create": ALL,
@@ -50,6 +51,8 @@ def call(caller, endpoint, *, issue, machine, maintenance):
             return caller.get(f"/api/machines/{machine.pk}/"), 200
         case "departments":
             return caller.get("/api/departments/"), 200
+        case "department":
+            return caller.get(f"/api/departments/{machine.department_id}/"), 200
         case "issues":
             return caller.get("/api/issues/"), 200
         case "issue":
@@ -82,6 +85,26 @@ def call(caller, endpoint, *, issue, machine, maintenance):
         case "docs":
             return caller.get("/api/docs/"), 200
     raise AssertionError(endpoint)
+
+
+# Which endpoints above call each of the API's routes.
+ROUTES = {
+    "api-machine-list": {"machines"}, "api-machine-detail": {"machine"}, "api-department-list": {"departments"},
+    "api-department-detail": {"department"}, "api-issue-list": {"issues", "create"}, "api-issue-detail": {"issue"},
+    "api-issue-update-status": {"update_status"}, "api-issue-assign": {"assign"},
+    "api-issue-update-priority": {"update_priority"}, "api-issue-update-runnable": {"update_runnable"},
+    "api-issue-add-remedy": {"add_remedy"}, "api-issue-attachments": {"attachments"}, "api-ocr": {"ocr"},
+    "api-alarm-code-remedies": {"seen_before"}, "api-metrics": {"metrics"}, "api-schema": {"schema"},
+    "api-docs": {"docs"},
+}
+
+
+def test_every_route_of_the_api_is_in_the_matrix():
+    from logbook_site.api.urls import urlpatterns
+
+    names = {pattern.name for pattern in urlpatterns} - {"api-unknown"}  # the JSON 404 of everything else
+    assert names == set(ROUTES)
+    assert set().union(*ROUTES.values()) == set(ENDPOINTS)
 
 
 def _is_json_error(response, status):

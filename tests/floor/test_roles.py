@@ -100,7 +100,9 @@ APP_URL_NAMES = set(_app_url_names())
 
 
 def test_every_page_and_action_is_in_the_matrix():
-    assert APP_URL_NAMES - OPEN <= set(PAGES) | set(ACTIONS)
+    # The API's paths have a matrix of their own, with keys of each role: tests/api/test_access.py.
+    api = {name for name in APP_URL_NAMES if name.startswith("api-")}
+    assert APP_URL_NAMES - OPEN - api <= set(PAGES) | set(ACTIONS)
 
 
 @pytest.fixture
