@@ -85,3 +85,21 @@ def test_the_keys_account_carries_its_name(make_key):
     key, _ = make_key("manager", name="Scheduling board")
     user = get_user_model().objects.get(pk=key.user_id)
     assert user.get_full_name() == "Scheduling board" and user.groups.get().name == "manager"
+
+
+def test_keys_can_be_made_listed_and_revoked_from_the_command_line(db):
+    import io
+
+    from django.core.management import CommandError, call_command
+
+    out = io.StringIO()
+    call_command("api_key", "create", "Robot cell 3", "--role", "operator", stdout=out)
+    raw = out.getvalue().strip()
+    assert Caller(raw).get("/api/machines/").status_code == 200
+    with pytest.raises(CommandError):
+        call_command("api_key", "create", "Robot cell 3", "--role", "operator", stdout=io.StringIO())
+    listing = io.StringIO()
+    call_command("api_key", "list", stdout=listing)
+    assert "Robot cell 3\toperator" in listing.getvalue() and raw not in listing.getvalue()
+    call_command("api_key", "revoke", "Robot cell 3", stdout=io.StringIO())
+    assert Caller(raw).get("/api/machines/").status_code == 401

@@ -172,3 +172,27 @@ def test_operator_reports_through_gunicorn_and_the_worker_writes_the_ai_title(pr
     static = [(url, status) for url, status in responses if "/static/" in url]
     assert static and all(status == 200 for _, status in static), static
     assert all(status < 500 for _, status in responses), responses
+
+
+def test_a_plant_system_reports_through_the_api_with_a_key_from_the_command_line(production):
+    key = production.manage("api_key", "create", "MES line 2", "--role", "maintenance").stdout.strip().splitlines()[-1]
+    machine_id = production.query("SELECT id FROM manufacturing_machine ORDER BY name")[0][0]
+    body = json.dumps({"machine": str(machine_id), "category": "hydraulic", "description": "Pump leaks oil",
+                       "is_runnable": False}).encode()
+    request = urllib.request.Request(production.url + "/api/issues/", data=body, method="POST", headers={
+        "Authorization": f"Bearer {key}", "Content-Type": "application/json", "Idempotency-Key": "mes-1"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 201
+        number = json.loads(response.read())["id"]
+    with urllib.request.urlopen(request, timeout=10) as again:  # sent again: the same issue, once
+        assert again.status == 200 and json.loads(again.read())["id"] == number
+    assert production.query("SELECT count(*) FROM issues_issue WHERE description = 'Pump leaks oil'") == [(1,)]
+
+    # Errors are JSON with DEBUG off too, and the docs page's files come from collectstatic's manifest.
+    status, headers, text = _get(production.url + "/api/issues/")
+    assert status == 401 and headers["Content-Type"] == "application/json" and json.loads(text)["status"] == 401
+    docs = urllib.request.Request(production.url + "/api/docs/", headers={"Authorization": f"Bearer {key}"})
+    with urllib.request.urlopen(docs, timeout=10) as response:
+        page = response.read().decode()
+    script = re.search(r'src="(/static/drf_spectacular_sidecar/swagger-ui-dist/[^"]+\.js)"', page).group(1)
+    assert _get(production.url + script)[0] == 200
