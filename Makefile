@@ -13,7 +13,7 @@ SYSTEM_PACKAGES_TEST := tesseract-ocr chromium fonts-dejavu-core fonts-liberatio
 export OMP_THREAD_LIMIT := 1
 
 .PHONY: help run serve test test-sqlite test-postgres venv system-packages system-packages-test \
-        css css-check lint migrate demo bench-ocr bench-desk bench-dashboard bench-load test-production clean
+        css css-check lint migrate demo bench-ocr bench-desk bench-api bench-dashboard bench-load test-production clean
 
 help:
 	@echo "make run    serve the app on http://$(HOST):$(PORT) with a demo factory (SQLite unless configured)"
@@ -117,6 +117,11 @@ bench-ocr: system-packages-test $(VENV)/.test
 bench-desk: $(VENV)/.test
 	@scripts/postgres-up || { echo "bench-desk needs PostgreSQL on 127.0.0.1:5432" >&2; exit 1; }
 	$(PY) -m tests.bench.desk $(BENCH_ARGS)
+
+# The REST API (lists, filters, search, sync, detail, report) on the same bench database, with an API key.
+bench-api: $(VENV)/.test
+	@scripts/postgres-up || { echo "bench-api needs PostgreSQL on 127.0.0.1:5432" >&2; exit 1; }
+	$(PY) -m tests.bench.api $(BENCH_ARGS)
 
 bench-dashboard: $(VENV)/.test
 	@scripts/postgres-up || { echo "bench-dashboard needs PostgreSQL on 127.0.0.1:5432" >&2; exit 1; }

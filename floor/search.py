@@ -100,27 +100,53 @@ def _ranked(queryset, ids):
     return queryset.filter(pk__in=ids).annotate(rank=rank)
 
 
+def _code(text):
+    """The alarm code a query is, when issues have it: then it finds exactly those issues."""
+    code = normalise_code(text)
+    with_code = IssueAlarmCode.objects.filter(code=code)
+    return with_code if with_code.exists() else None
+
+
+def _words(text):
+    words = Q()
+    for word in text.split():
+        words &= Q(search_document__icontains=word)
+    return words
+
+
 def search(queryset, text):
-    """Issues of `queryset` that match `text`, with a `rank` to order by (higher first).
+    """Issues of `queryset` that match `text`, with a `rank` to order by (higher first): the desk's box.
 
     A query that is a known alarm code finds exactly the issues with that code; any other query is a
-    text search. Deciding first, rather than OR-ing both, keeps each an index lookup.
+    text search. Deciding first, rather than OR-ing both, keeps each an index lookup. On PostgreSQL the
+    best BEST_MATCHES matches, ranked.
     """
     text = " ".join(text.split())
     if not text:
         return queryset.annotate(rank=Value(0.0, output_field=FloatField()))
-    code = normalise_code(text)
-    with_code = IssueAlarmCode.objects.filter(code=code)
-    if with_code.exists():
+    if (with_code := _code(text)) is not None:
         return queryset.filter(pk__in=with_code.values("issue_id")).annotate(
             rank=Value(1.0, output_field=FloatField())
         )
     if connection.vendor == "postgresql":
         return _ranked(queryset, _best_matches(text, BEST_MATCHES))
-    words = Q()
-    for word in text.split():
-        words &= Q(search_document__icontains=word)
-    return queryset.filter(words).annotate(rank=Value(0.0, output_field=FloatField()))
+    return queryset.filter(_words(text)).annotate(rank=Value(0.0, output_field=FloatField()))
+
+
+def matching(queryset, text):
+    """Every issue of `queryset` that `search` would match (by the same code-or-text rule), unranked, for
+    a list kept in an order of its own that pages through all of them (the API's cursor). On PostgreSQL
+    a semi-join on the full-text index: a page's walk along the list's own index stops after the page,
+    where ranking would first score every match of a common word."""
+    text = " ".join(text.split())
+    if not text:
+        return queryset
+    if (with_code := _code(text)) is not None:
+        return queryset.filter(pk__in=with_code.values("issue_id"))
+    if connection.vendor == "postgresql":
+        return queryset.filter(pk__in=RawSQL(
+            f"SELECT issue_id FROM issues_search WHERE vector @@ websearch_to_tsquery('{SEARCH_CONFIG}', %s)", [text]))
+    return queryset.filter(_words(text))
 
 
 def similar(queryset, words, *, candidates=50):

@@ -11,7 +11,7 @@ from rest_framework.pagination import CursorPagination
 from desk.forms import FilterDayField
 from floor.models import Category, Issue, IssueAlarmCode, Priority, Status
 from floor.ocr import normalise_code
-from floor.search import search
+from floor.search import matching
 
 
 class StrictBooleanField(forms.Field):
@@ -76,7 +76,8 @@ class IssueFilter(filters.FilterSet):
         help_text="Changed at or after (ISO 8601), for incremental sync: the list is then ordered by the "
                   "time of the last change, oldest first.")
     search = filters.CharFilter(method="filter_search", max_length=200,
-                                help_text="The desk's search: words (full-text on PostgreSQL) or an alarm code.")
+                                help_text="The desk's search: words (full-text on PostgreSQL) or an alarm code. "
+                                          "Every match, in the list's order (the desk shows its best 1000, ranked).")
 
     class Meta:
         model = Issue
@@ -95,7 +96,7 @@ class IssueFilter(filters.FilterSet):
         return queryset.filter(pk__in=IssueAlarmCode.objects.filter(code=normalise_code(value)).values("issue_id"))
 
     def filter_search(self, queryset, name, value):
-        return search(queryset, value)
+        return matching(queryset, value)
 
 
 class IssueCursor(CursorPagination):

@@ -2,8 +2,8 @@
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
-from django.db import IntegrityError, transaction
-from django.db.models import Count, Prefetch
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, OuterRef, Prefetch, StringAgg, Subquery, Value
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -29,7 +29,17 @@ from dashboard import metrics
 from dashboard.forms import PeriodForm
 from floor import photos
 from floor.roles import assignees
-from floor.models import Attachment, Department, InvalidTransition, Issue, IssueEvent, Machine, Remedy, StaleIssue
+from floor.models import (
+    Attachment,
+    Department,
+    InvalidTransition,
+    Issue,
+    IssueAlarmCode,
+    IssueEvent,
+    Machine,
+    Remedy,
+    StaleIssue,
+)
 from floor.ocr import normalise_code
 from floor.reporting import change_status, record_remedy, report_issue
 from floor.seen_before import seen_before
@@ -126,8 +136,15 @@ class MachineViewSet(_Endpoint, viewsets.ReadOnlyModelViewSet):
 
 # --- issues -------------------------------------------------------------------------------------------
 def _issue_queryset():
-    return Issue.objects.select_related("machine__department", "reported_by", "assigned_to").prefetch_related(
-        "alarm_codes")
+    """Issues as lists show them. The alarm codes come as one column of the page's own query: fetched
+    and built as objects of their own (a prefetch) they cost as much as the rest of the page."""
+    if not connection.features.supports_aggregate_order_by_clause:  # SQLite before 3.44
+        return Issue.objects.select_related("machine__department", "reported_by", "assigned_to").prefetch_related(
+            "alarm_codes")
+    codes = (IssueAlarmCode.objects.filter(issue=OuterRef("pk")).order_by().values("issue")
+             .annotate(codes=StringAgg("code", delimiter=Value(","), order_by="id")).values("codes"))
+    return Issue.objects.select_related("machine__department", "reported_by", "assigned_to").annotate(
+        alarm_code_list=Subquery(codes))
 
 
 def _issue_detail_queryset():
@@ -176,7 +193,14 @@ class IssueViewSet(_Endpoint, mixins.ListModelMixin, mixins.RetrieveModelMixin, 
                                "are the desk's; `search` finds what the desk's search box finds.",
                    responses={200: s.IssueSerializer(many=True), **_errors(400, 401, 403)})
     def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
+        if connection.vendor != "postgresql":
+            return super().list(request, *args, **kwargs)
+        with transaction.atomic():
+            # A page is 51 rows along an index. With parallel workers PostgreSQL splits that walk into
+            # several that each go on past the page (a rarer search word: 146 ms, against 55 ms alone).
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+            return super().list(request, *args, **kwargs)
 
     @extend_schema(tags=["Issues"], summary="One issue with its remedies, files and timeline", parameters=[ETAG],
                    responses={(200, "application/json"): s.IssueDetailSerializer,
