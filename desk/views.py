@@ -23,7 +23,6 @@ from floor import formats
 from floor.models import (
     URGENCY,
     AIState,
-    Attachment,
     InvalidTransition,
     Issue,
     IssueAlarmCode,
@@ -224,15 +223,7 @@ def desk_export(request):
 
 # --- one issue --------------------------------------------------------------------------------------
 def get_issue(pk):
-    return get_object_or_404(
-        Issue.objects.select_related("machine__department", "reported_by", "assigned_to").prefetch_related(
-            "alarm_codes",
-            Prefetch("attachments", queryset=Attachment.objects.select_related("uploaded_by")),
-            Prefetch("remedies", queryset=Remedy.objects.select_related("performed_by")),
-            Prefetch("events", queryset=IssueEvent.objects.select_related("actor")),
-        ),
-        pk=pk,
-    )
+    return get_object_or_404(Issue.with_history(), pk=pk)
 
 
 # Shown by their own entries in the timeline, not as events.

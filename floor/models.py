@@ -402,6 +402,20 @@ class Issue(AIText):
         end = self.machine_running_again_at or self.resolved_at or timezone.now()
         return max(end - self.machine_stopped_at, timedelta(0))
 
+    @classmethod
+    def with_history(cls):
+        """Issues with everything their page shows (the desk's issue page, the API's issue): machine and
+        department, people, codes, files, remedies with their files, and the timeline, in a fixed
+        number of queries."""
+        files = Attachment.objects.select_related("uploaded_by")
+        return cls.objects.select_related("machine__department", "reported_by", "assigned_to").prefetch_related(
+            "alarm_codes",
+            models.Prefetch("attachments", queryset=files),
+            models.Prefetch("remedies", queryset=Remedy.objects.select_related("performed_by").prefetch_related(
+                models.Prefetch("attachments", queryset=files))),
+            models.Prefetch("events", queryset=IssueEvent.objects.select_related("actor")),
+        )
+
     def allowed_statuses(self):
         return sorted(TRANSITIONS[self.status], key=list(Status).index)
 

@@ -71,27 +71,32 @@ def max_bytes():
     return settings.UPLOAD_MAX_MB * 1024 * 1024
 
 
-def max_request_bytes():
-    """The largest request body a view that takes files reads: its files and the form around them."""
-    return FILES_PER_REQUEST * max_bytes() + 1024 * 1024
+def max_request_bytes(files=FILES_PER_REQUEST):
+    """The largest request body a view that takes `files` files reads: the files and the form around them."""
+    return files * max_bytes() + 1024 * 1024
+
+
+def oversized_body(request, *, files=FILES_PER_REQUEST):
+    """Why a request is refused (413) from its Content-Length alone, before its body is read, or "": a
+    tablet on Wi-Fi sending 200 MB must not fill the server's disk or hold a worker."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length <= max_request_bytes(files):
+        return ""
+    if files == 1:
+        return f"Too large: one file of at most {settings.UPLOAD_MAX_MB} MB per request."
+    return f"Too much at once: at most {files} files of up to {settings.UPLOAD_MAX_MB} MB each."
 
 
 def refuse_oversized_body(view):
-    """Answer 413 from the Content-Length alone, before the body is read, when a request is larger than
-    its files may be: a tablet on Wi-Fi sending 200 MB must not fill the server's disk or hold a worker.
-    """
+    """The view answers 413 to a request larger than its files may be (oversized_body)."""
 
     @functools.wraps(view)
     def wrapper(request, *args, **kwargs):
-        try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
-        if length > max_request_bytes():
-            return HttpResponse(
-                f"Too much at once: at most {FILES_PER_REQUEST} files of up to {settings.UPLOAD_MAX_MB} MB each.",
-                status=413, content_type="text/plain; charset=utf-8",
-            )
+        if reason := oversized_body(request):
+            return HttpResponse(reason, status=413, content_type="text/plain; charset=utf-8")
         return view(request, *args, **kwargs)
 
     return wrapper

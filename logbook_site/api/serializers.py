@@ -161,8 +161,6 @@ class IssueSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_alarm_codes(self, issue):
-        if hasattr(issue, "alarm_code_list"):  # the API's own querysets: one column (no code holds a comma)
-            return issue.alarm_code_list.split(",") if issue.alarm_code_list else []
         return [code.code for code in issue.alarm_codes.all()]
 
     @extend_schema_field(PersonSerializer(allow_null=True))

@@ -1,9 +1,8 @@
 """The API's endpoints. Each calls the domain code the pages call; nothing here decides a rule."""
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, OuterRef, Prefetch, StringAgg, Subquery, Value
+from django.db.models import Count, prefetch_related_objects
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -34,16 +33,13 @@ from floor.models import (
     Department,
     InvalidTransition,
     Issue,
-    IssueAlarmCode,
-    IssueEvent,
     Machine,
-    Remedy,
     StaleIssue,
 )
 from floor.ocr import normalise_code
 from floor.reporting import change_status, record_remedy, report_issue
 from floor.seen_before import seen_before
-from floor.uploads import UploadRejected, content_digest, max_bytes
+from floor.uploads import UploadRejected, content_digest, oversized_body
 from logbook_site.api import serializers as s
 from logbook_site.api.errors import body as error_body
 from logbook_site.api.errors import TooLarge, json_error
@@ -63,7 +59,8 @@ class _Endpoint:
     def initial(self, request, *args, **kwargs):
         # Before authentication, which for a browser session reads the body (its CSRF token may be in it).
         if getattr(self, "action", None) in self.takes_files or request.method.lower() in self.takes_files:
-            refuse_oversized_body(request)
+            if reason := oversized_body(request, files=1):
+                raise TooLarge(reason)
         super().initial(request, *args, **kwargs)
 
     def required_permission(self, request):
@@ -136,24 +133,9 @@ class MachineViewSet(_Endpoint, viewsets.ReadOnlyModelViewSet):
 
 # --- issues -------------------------------------------------------------------------------------------
 def _issue_queryset():
-    """Issues as lists show them. The alarm codes come as one column of the page's own query: fetched
-    and built as objects of their own (a prefetch) they cost as much as the rest of the page."""
-    if not connection.features.supports_aggregate_order_by_clause:  # SQLite before 3.44
-        return Issue.objects.select_related("machine__department", "reported_by", "assigned_to").prefetch_related(
-            "alarm_codes")
-    codes = (IssueAlarmCode.objects.filter(issue=OuterRef("pk")).order_by().values("issue")
-             .annotate(codes=StringAgg("code", delimiter=Value(","), order_by="id")).values("codes"))
-    return Issue.objects.select_related("machine__department", "reported_by", "assigned_to").annotate(
-        alarm_code_list=Subquery(codes))
-
-
-def _issue_detail_queryset():
-    return _issue_queryset().prefetch_related(
-        Prefetch("attachments", queryset=Attachment.objects.select_related("uploaded_by")),
-        Prefetch("remedies", queryset=Remedy.objects.select_related("performed_by").prefetch_related(
-            Prefetch("attachments", queryset=Attachment.objects.select_related("uploaded_by")))),
-        Prefetch("events", queryset=IssueEvent.objects.select_related("actor")),
-    )
+    """Issues as lists show them."""
+    return Issue.objects.select_related("machine__department", "reported_by", "assigned_to").prefetch_related(
+        "alarm_codes")
 
 
 class IssueViewSet(_Endpoint, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -175,18 +157,19 @@ class IssueViewSet(_Endpoint, mixins.ListModelMixin, mixins.RetrieveModelMixin, 
     parser_classes = [JSONParser]
 
     def get_queryset(self):
-        return _issue_detail_queryset() if self.action != "list" else _issue_queryset()
+        return _issue_queryset() if self.action == "list" else Issue.with_history()
 
     def get_serializer_class(self):
         return s.IssueSerializer if self.action == "list" else s.IssueDetailSerializer
 
-    def _issue(self, pk):
-        return get_object_or_404(_issue_detail_queryset(), pk=pk)
+    def _detail(self, pk):
+        """The issue as it is now, with its ETag, as GET /api/issues/{id}/ answers it."""
+        issue = get_object_or_404(Issue.with_history(), pk=pk)
+        return s.IssueDetailSerializer(issue, context=self.get_serializer_context()).data, {"ETag": etag_of(issue)}
 
-    def _answer(self, issue, status_code=status.HTTP_200_OK):
-        issue = self._issue(issue.pk)
-        data = s.IssueDetailSerializer(issue, context=self.get_serializer_context()).data
-        return Response(data, status=status_code, headers={"ETag": etag_of(issue)})
+    def _answer(self, pk, status_code=status.HTTP_200_OK):
+        data, headers = self._detail(pk)
+        return Response(data, status=status_code, headers=headers)
 
     @extend_schema(tags=["Issues"], summary="List issues",
                    description="Newest report first, a page at a time: follow `next` (a cursor). The filters "
@@ -206,9 +189,7 @@ class IssueViewSet(_Endpoint, mixins.ListModelMixin, mixins.RetrieveModelMixin, 
                    responses={(200, "application/json"): s.IssueDetailSerializer,
                               **_errors(401, 403, 404)})
     def retrieve(self, request, pk=None):
-        issue = self._issue(pk)
-        data = s.IssueDetailSerializer(issue, context=self.get_serializer_context()).data
-        return Response(data, headers={"ETag": etag_of(issue)})
+        return self._answer(pk)
 
     @extend_schema(
         tags=["Issues"], summary="Report an issue", parameters=[IDEMPOTENCY_KEY, ETAG], request=s.IssueCreateSerializer,
@@ -237,30 +218,26 @@ class IssueViewSet(_Endpoint, mixins.ListModelMixin, mixins.RetrieveModelMixin, 
                     submission_token=token)
         except IntegrityError:
             # Made already with this key, though its kept answer is gone: the token found it.
-            return self._answer(Issue.objects.get(submission_token=token))
-        return self._answer(issue, status.HTTP_201_CREATED)
+            return self._answer(Issue.objects.get(submission_token=token).pk)
+        return self._answer(issue.pk, status.HTTP_201_CREATED)
 
     def _change(self, request, pk, form_class, change):
         """A state change at the version the caller saw (If-Match): the fresh issue, 412 with it when the
         issue changed meanwhile, 409 when its status does not allow the change."""
-        issue = self._issue(pk)
+        issue = get_object_or_404(Issue, pk=pk)
         version = expected_version(request, issue)
         form = form_class(data=request.data)
         form.is_valid(raise_exception=True)
         try:
             change(issue, form.validated_data, version)
         except StaleIssue as e:
-            return self._stale(e.issue)
+            data, headers = self._detail(e.issue.pk)
+            return Response({**error_body(412, "stale", "The issue changed since you read it; here it is as it is "
+                                                        "now. Nothing was changed."), "issue": data},
+                            status=status.HTTP_412_PRECONDITION_FAILED, headers=headers)
         except InvalidTransition as e:
             return Response(error_body(409, "not_allowed", str(e)), status=status.HTTP_409_CONFLICT)
-        return self._answer(issue)
-
-    def _stale(self, issue):
-        issue = self._issue(issue.pk)
-        data = s.IssueDetailSerializer(issue, context=self.get_serializer_context()).data
-        return Response({**error_body(412, "stale", "The issue changed since you read it; here it is as it is now. "
-                                                    "Nothing was changed."), "issue": data},
-                        status=status.HTTP_412_PRECONDITION_FAILED, headers={"ETag": etag_of(issue)})
+        return self._answer(issue.pk)
 
     _change_responses = {(200, "application/json"): s.IssueDetailSerializer,
                          **_errors(400, 401, 403, 404, 409, 412, 415, 428)}
@@ -409,24 +386,16 @@ class AlarmCodeRemediesView(_Endpoint, APIView):
         found = seen_before(codes=[code], machine=machine)
         context = {"request": request}
         issues = found["here"] + found["elsewhere"]
+        # What the list's serializer reads of each issue, fetched for all at once.
+        prefetch_related_objects(issues, "alarm_codes", "machine__department", "reported_by", "assigned_to")
+        remedies = [issue.last_remedy for issue in issues if issue.last_remedy]
+        prefetch_related_objects(remedies, "performed_by", "attachments__uploaded_by")
         return Response({
             "code": code,
             "here": s.IssueSerializer(found["here"], many=True, context=context).data,
             "elsewhere": s.IssueSerializer(found["elsewhere"], many=True, context=context).data,
-            "remedies": s.RemedySerializer([i.last_remedy for i in issues if i.last_remedy], many=True,
-                                           context=context).data,
+            "remedies": s.RemedySerializer(remedies, many=True, context=context).data,
         })
-
-
-def refuse_oversized_body(request):
-    """413 from the Content-Length alone, before the body is read: one file of at most UPLOAD_MAX_MB and
-    the form around it, as on the tablet (floor/uploads.py)."""
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    if length > max_bytes() + 1024 * 1024:
-        raise TooLarge(f"Too large: one file of at most {settings.UPLOAD_MAX_MB} MB per request.")
 
 
 def _uuid_or_400(value, name):

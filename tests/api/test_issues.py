@@ -393,3 +393,38 @@ def test_a_key_calling_too_often_is_told_when_to_come_back(api, shop, settings, 
     assert throttled.status_code == 429 and throttled.json()["code"] == "throttled"
     assert int(throttled["Retry-After"]) > 0
     assert Caller(make_key("operator", "another")[1]).get("/api/machines/").status_code == 200
+
+
+# --- a fixed number of queries, whatever the history ------------------------------------------------------
+def _queries(call):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        assert call().status_code == 200
+    return len(captured)
+
+
+def test_an_issue_and_what_fixed_its_alarm_before_cost_the_same_queries_for_a_long_history(
+        api, machine, other_machine, operator, maintenance, client):
+    client.force_login(maintenance)
+
+    def history(remedies):
+        issue = report_issue(machine=machine, category="alarm", alarm_codes=["SV0401"], description="x", by=operator)
+        for n in range(remedies):
+            remedy = record_remedy(issue=issue, description=f"step {n}", by=maintenance)
+            from floor.models import Attachment
+            Attachment.objects.create(issue=issue, remedy=remedy, kind="image", content_type="image/jpeg", size=1,
+                                      file=f"r{n}.jpg", uploaded_by=maintenance)
+        return issue
+
+    short, long = history(1), history(4)
+    api.get("/api/machines/")  # the key's last use is written once a minute: not inside what is counted
+    for url in ("/api/issues/{}/", "/issues/{}/"):
+        get = api.get if url.startswith("/api/") else client.get
+        assert _queries(lambda: get(url.format(long.pk))) == _queries(lambda: get(url.format(short.pk))), url
+    few = _queries(lambda: api.get("/api/alarm-codes/SV0401/remedies/"))
+    for _ in range(4):
+        history(1)
+    report_issue(machine=other_machine, category="alarm", alarm_codes=["SV0401"], description="y", by=operator)
+    assert _queries(lambda: api.get("/api/alarm-codes/SV0401/remedies/")) == few
