@@ -359,3 +359,32 @@ def test_ocr_unavailable_is_an_answer_not_an_error(api, settings, stored):
     assert data["reading"] == "unavailable" and data["error"]
     assert data["text"] == "" and data["alarm_codes"] == []
     assert stored() == []
+
+
+@pytest.fixture
+def hung_tesseract(settings, tmp_path):
+    """A Tesseract that never answers, as one stuck on a damaged image would."""
+    hung = tmp_path / "tesseract"
+    hung.write_text("#!/bin/sh\nsleep 300\n")
+    hung.chmod(0o755)
+    settings.TESSERACT_CMD, settings.OCR_TIMEOUT_SECONDS = str(hung), 2
+
+
+def test_a_hung_tesseract_neither_loses_the_photo_nor_holds_the_call(api, uncoded, stored, hung_tesseract):
+    import time
+
+    from floor import photos
+
+    started = time.monotonic()
+    response = attach(api, uncoded, "screen.png", images.alarm_screen())
+    # The reading is given up on after OCR_TIMEOUT_SECONDS (and the reader's grace), not after 300 s.
+    assert response.status_code == 201 and time.monotonic() - started < 15
+    assert Attachment.objects.filter(issue=uncoded).count() == 1
+    assert response.json()["reading"] in ("timeout", "queued")
+    assert photos.wait_until_read(timeout=60)
+    assert Attachment.objects.get(issue=uncoded).reading == Attachment.Reading.TIMEOUT
+
+    started = time.monotonic()
+    answer = read(api, "screen.png", images.alarm_screen())
+    assert answer.status_code == 200 and answer.json()["reading"] in ("timeout", "busy")
+    assert time.monotonic() - started < 20
