@@ -8,8 +8,13 @@ HOST        ?= 127.0.0.1
 PORT        ?= 8000
 # The PostgreSQL server for the second half of the suite; the test database is made from its name.
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/logbook
+# The OCR corpus draws its screens in the fonts of these packages (tests/ocr_corpus.py: the tuning part
+# and the held-out part use different ones).
+CORPUS_FONTS := fonts-dejavu-core fonts-liberation fonts-urw-base35 fonts-noto-mono fonts-hack fonts-freefont-ttf \
+  fonts-roboto-unhinted fonts-terminus-otb fonts-inconsolata fonts-jetbrains-mono fonts-firacode fonts-croscore \
+  fonts-go fonts-b612 fonts-anonymous-pro fonts-mononoki fonts-3270 fonts-open-sans fonts-lato fonts-spleen
 SYSTEM_PACKAGES_RUN  := tesseract-ocr
-SYSTEM_PACKAGES_TEST := tesseract-ocr chromium fonts-dejavu-core fonts-liberation fonts-urw-base35 fonts-noto-mono postgresql-client
+SYSTEM_PACKAGES_TEST := tesseract-ocr chromium postgresql-client $(CORPUS_FONTS)
 export OMP_THREAD_LIMIT := 1
 
 .PHONY: help run serve test test-sqlite test-postgres venv system-packages system-packages-test \

@@ -44,13 +44,20 @@ class AlarmCode:
 # Where a digit must stand, Tesseract reads these letters for the digits of screen fonts.
 _DIGIT_LOOKALIKES = str.maketrans({"O": "0", "o": "0", "D": "0", "Q": "0", "I": "1", "l": "1", "|": "1"})
 # Where a letter of a Fanuc class must stand, these digits are the letters they were misread from.
-_LETTER_LOOKALIKES = str.maketrans({"5": "S", "$": "S", "0": "O", "1": "I", "8": "B"})
+_LETTER_LOOKALIKES = str.maketrans({"5": "S", "$": "S", "0": "O", "1": "I", "8": "B", "J": "I", "Q": "O"})
 
 _SPACES = re.compile(r"\s+")
 
 # Controller fonts draw a slashed or dotted zero, which Tesseract's English model reads as one of these
 # (and a blurred E as a euro sign). None of them has any other meaning on a controller screen.
+# Only within a word: standing alone, the same symbols are what OCR makes of a marker in front of an alarm
+# line (Sinumerik's alarm square, a bullet, a warning icon), and a marker is not a digit.
 _SLASHED_ZERO = str.maketrans({"@": "0", "Ø": "0", "ø": "0", "Θ": "0", "θ": "0", "®": "0", "€": "E"})
+_IN_A_WORD = re.compile(r"(?<=[0-9A-Za-z])[@ØøΘθ®€]+|[@ØøΘθ®€]+(?=[0-9A-Za-z])")
+
+
+def _slashed_zeros(line: str) -> str:
+    return _IN_A_WORD.sub(lambda match: match.group().translate(_SLASHED_ZERO), line)
 
 
 def _collapse(text: str) -> str:
@@ -88,11 +95,12 @@ _HEIDENHAIN = re.compile(
 
 # Mitsubishi M70/M80/M800: class letter, two digits, four digits ("M01 0101", "S01 0051", "Z70 0004").
 # OCR may drop the space; a lone "S01" or "T0101" (spindle, tool) has no four digits after it.
-# The group's zero is read as a capital or a small o at times ("To2 0059").
-_MITSUBISHI = re.compile(_B + r"([MSZTYRLUV$])([0-9Oo]{2})(\s?|\s?['’°`´]\s?)([0-9O]{4})" + _E)
+# The group's zero is read as a capital or a small o or a Q at times ("To2 0059", "TQ1 0333"), and a marker
+# in front of the line as a digit glued to the class letter ("7Z55 0040").
+_MITSUBISHI = re.compile(r"(?<![A-Za-z])(?<![A-Za-z]\d)([MSZTYRLUV$])([0-9OoQ]{2})(\s?|\s?['’°`´]\s?)([0-9O]{4})" + _E)
 
 # Fanuc: two-letter class and four digits. Digits may be misread as letters and the class as digits.
-_FANUC_CANDIDATE = re.compile(r"(?<![A-Za-z0-9$])([A-Z0-9$]{2})(\s?)([0-9OIl|]{4})" + _E)
+_FANUC_CANDIDATE = re.compile(r"(?<![A-Za-z0-9$])([A-Z0-9$]{2})(\s?)([0-9OQIl|]{4})" + _E)
 
 # "ALARM: 123", "ALARM 123", "ERROR: 456", "ERR-456", "ALM 123": the old system's formats, kept for
 # controls we do not know by make. A single digit after "ALARM" is more often a misread letter or a
@@ -112,16 +120,26 @@ _GENERIC = re.compile(
 # full stop or comma when a letter follows ("24708.Puerta"; a digit would make it a decimal).
 # NGC ids have one or two digits before the dot (the alarm's group); "102.0109" is Mitsubishi's T02 0109
 # with its T read as a 1 and the space as a full stop.
-_LINE_HEAD_NUMBER = re.compile(r"^(\d{3,6}|\d{1,2}\.\d{3,4})(?:\s+|[°'’`´]\s*|[.,]\s*(?=[A-Za-zÀ-ÿ]))(.*)$")
+# On a highlighted row OCR may lose the space altogether ("225NIVEAU LUBRIFIANT"): capitals glued to the
+# number are a message when there are four of them.
+_LINE_HEAD_NUMBER = re.compile(
+    r"^(\d{3,6}|\d{1,2}\.\d{3,4})(?:\s+|[°'’`´]\s*|[.,]\s*(?=[A-Za-zÀ-ÿ])|(?=[A-ZÀ-Þ]{4}))(.*)$"
+)
 
-# Clock times and dates that precede the number in alarm lists and histories (Sinumerik, Fanuc history),
-# and the symbols and lone lowercase letters ("i", "l", "j") that OCR makes of warning icons and of the
-# screen's frame in front of an alarm line.
+# What stands in front of the number in alarm lists and histories: the row's index ("1", "12.", "3)"),
+# clock times and dates (Sinumerik, Fanuc history), and what OCR makes of a marker, a warning icon or the
+# screen's frame: symbols, lone lowercase letters ("i", "l", "j"), and one short word of no digit ("Hi",
+# "HM", "{ME", "gg", "No.") before a number that then reads as an alarm line.
+_MARKER_WORD = r"(?:[^\s0-9]{1,3}\s+(?=[^A-Za-z\s]*\d))?"
 _LINE_PREFIX = re.compile(
-    r"^(?:[^A-Za-z0-9]+|[a-z]\s+"
+    r"^" + _MARKER_WORD + r"(?:[^A-Za-z0-9]+|[a-z]\s+"
     r"|\d{1,4}[./\-]\d{1,2}[./\-]\d{1,4}\s*"
-    r"|\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d{1,3})?)?\s*"
-    r")+"
+    r"|\d{1,4}:\d{2}(?::\d{2}(?:[.,]\d{1,3})?)?\s*"
+    r"|(?!(?:10|07)\s\d{4}(?!\d))\d{1,2}[.)]?\s+(?=(?:[^\s0-9]{1,3}\s+)?[^A-Za-z\s]*\d)"
+    # A date or a time OCR read with a separator lost or changed ("12.0728", "212657", "08.23"): a
+    # number with a separator in it, or of six digits or more, when another number follows it.
+    r"|(?:\d[\d./:\-]*[./:\-][\d./:\-]*|\d{6,8})\s+(?=\d[\d./:\-,]*\s)"
+    r")*" + _MARKER_WORD + r"(?:[^A-Za-z0-9\s]+\s*)?"
 )
 
 # A screen "talks about alarms" when one of these words is on it: the titles and tabs of alarm screens in
@@ -203,8 +221,15 @@ def _has_long_message(rest: str) -> bool:
 # --- family matchers, each returning (start, end, code, family) spans on one line --------------------------
 
 
+# A sequence number after a number makes that number a program number ("ALARM  O1234 N00120" in a title
+# bar, the O read as a zero or lost).
+_SEQUENCE_AFTER = re.compile(r"\s*[NH]\d{2,}")
+
+
 def _okuma(line: str):
     for match in _OKUMA_BEFORE.finditer(line):
+        if match.group(1) == "P" and _SEQUENCE_AFTER.match(line, match.end()):
+            continue  # "ALARM   P1234 N00120": a program and its sequence number in a title bar
         yield match.start(), match.end(), match.group(2), "okuma"
     for match in _OKUMA_AFTER.finditer(line):
         yield match.start(), match.end(), match.group(1), "okuma"
@@ -229,7 +254,7 @@ def _mitsubishi(line: str):
     for match in _MITSUBISHI.finditer(line):
         # "$01" is S01 and "TO1" is T01 as OCR reads them; but a group made of letters only is a word.
         letter = "S" if match.group(1) == "$" else match.group(1)
-        group, number = match.group(2).upper().replace("O", "0"), match.group(4).replace("O", "0")
+        group, number = match.group(2).upper().replace("O", "0").replace("Q", "0"), match.group(4).replace("O", "0")
         if not any(ch.isdigit() for ch in match.group(2)):
             continue
         # OCR turns the gap between the two numbers into a quote or a degree sign at times.
@@ -299,7 +324,12 @@ def _generic(line: str):
         number = match.group(1)
         if set(number) == {"0"}:
             continue  # "ALARM 0" / "ERROR: 000" is a counter at rest, not an alarm.
+        if (number.startswith("0") and len(number) >= 4) or _SEQUENCE_AFTER.match(line, match.end(1)):
+            continue  # a program number beside the word ALARM in a title bar
         yield match.start(1), match.end(1), number, "generic"
+
+
+_LOG_STAMP = re.compile(r"^\W*(?:\d{1,4}[./\-]){1,2}\d{1,4}\s+\d{1,4}:\d{2}")
 
 
 def _line_head(line: str, screen_family: str | None, alarm_screen: bool):
@@ -315,6 +345,8 @@ def _line_head(line: str, screen_family: str | None, alarm_screen: bool):
     prefix = _LINE_PREFIX.match(line)
     offset = prefix.end() if prefix else 0
     head = line[offset:]
+    # A line that starts with a date and a time is an entry of a log: an alarm history's.
+    alarm_screen = alarm_screen or bool(_LOG_STAMP.match(line))
     if alarm_screen and re.match(r"^S\d{2}\s", head):
         # "511 SERVO ALARM" read as "S11 SERVO ALARM": a bare S with two digits and a message is no code
         # of any make, but a 5 is the digit OCR confuses with S most.
@@ -405,8 +437,8 @@ def extract_alarm_codes(text: str, *, context: str = "") -> list[AlarmCode]:
         lambda line: _line_head(line, screen_family, alarm_screen),
     )
     found: dict[str, AlarmCode] = {}
-    for raw_line in text.translate(_SLASHED_ZERO).splitlines():
-        line = _collapse(raw_line)
+    for raw_line in text.splitlines():
+        line = _slashed_zeros(_collapse(raw_line))
         if not line:
             continue
         taken: list[tuple[int, int]] = []

@@ -419,3 +419,79 @@ def test_typed_code_is_normalised_like_codes_read_from_photos(typed, normal):
 @pytest.mark.parametrize("typed", [None, 401, "\x00\x01", "🙂 sv", "a" * 10_000])
 def test_normalise_code_never_raises(typed):
     assert isinstance(normalise_code(typed), str)
+
+
+# --- what stands in front of an alarm line, and beside the word ALARM -------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # Sinumerik's alarm square, a bullet or a warning icon, as OCR reads them.
+        ("Alarm list\nHi 25000 Axis X1 hardware fault", ["25000"]),
+        ("Alarm list\nHM 61393 Servo Überlast", ["61393"]),
+        ("Alarm list\n{ME 700176 Puerta abierta", ["700176"]),
+        ("Alarm list\ngg 12376 Errore encoder asse Z", ["12376"]),
+        ("Alarm list\n® 3688 Error de posicion excesivo", ["3688"]),
+        ("Alarm list\n@ 3688 Error de posicion excesivo", ["3688"]),
+        # The row's index in an alarm list, alone or with a marker after it.
+        ("ALARMS\n1 249 X COOLANT LEVEL LOW\n2 €) 901 SPINDLE DOOR INTERLOCK", ["249", "901"]),
+        ("ALARM MESSAGE\n3 0 700712 Achse X1 Hardwarefehler", ["700712"]),
+        # A marker read as a digit glued to Mitsubishi's class letter.
+        ("ALARM\n7Z55 0040 Presion de aire baja", ["Z55 0040"]),
+    ],
+)
+def test_markers_and_row_numbers_in_front_of_an_alarm_line_are_not_read_as_part_of_it(text, expected):
+    assert [code for code, _ in codes(text)] == expected
+
+
+def test_a_slashed_zero_inside_a_number_is_still_a_zero():
+    assert [code for code, _ in codes("Alarm list\n7@@922 Konturüberwachung")] == ["700922"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ALARM   O1234 N00120",
+        "ALARM %05012 N81294 T31",
+        "ALARM 08092 N45443",
+        "ALARM MESSAGE   0012 N0045  T0101",
+        "ALARM   P1234  N44966",
+    ],
+)
+def test_program_and_sequence_numbers_beside_the_word_alarm_are_not_codes(text):
+    assert codes(text) == []
+
+
+@pytest.mark.parametrize(
+    "line, code",
+    [
+        ("2020/06/20 212657 10315 Porta aperta", "10315"),  # the time's colons lost
+        ("12.0728 22:07:08 62835 Servo Uberlast", "62835"),  # a dot of the date lost
+        ("'.08.23 06:20:26 192 DEFAUT CODEUR AXE X", "192"),  # the date cut by the photo's edge
+        ("20.08.23 1937:22 669 SPINDLE ERROR", "669"),
+        ("2027/07/03 12:19:52 249 X COOLANT LEVEL LOW", "249"),  # a log's entry, on a page titled HISTORY
+    ],
+)
+def test_an_alarm_log_entry_gives_the_code_after_its_time_stamp(line, code):
+    assert [found for found, _ in codes(f"HISTORY\n{line}")] == [code]
+
+
+def test_a_time_stamp_alone_or_before_a_quantity_is_no_code():
+    assert codes("HISTORY\n2026/10/03 03:23:22\n2029/06/05 11:12:26 125 PARTS") == []
+
+
+def test_fanuc_class_with_j_for_i_and_mitsubishi_group_with_q_for_zero():
+    assert codes("ALARM\nJ01082 TUR NICHT VERRIEGELT\nTQ1 0333 Défaut codeur axe X") == [
+        ("IO1082", "fanuc"),
+        ("T01 0333", "mitsubishi"),
+    ]
+
+
+def test_a_message_glued_to_its_number_on_a_highlighted_row_is_read():
+    assert codes("ALARM / MESSAGES\n225NIVEAULUBRIFIANTBAS") == [("225", "haas")]
+
+
+def test_an_index_before_a_misread_fanuc_io_class_does_not_make_a_bare_code():
+    # "IO 2602" read as "10 2602": the 10 is not a row number, and 2602 alone is not the code.
+    assert "2602" not in [code for code, _ in codes("ALARM\n10 2602 COOLANT LEVEL LOW")]
