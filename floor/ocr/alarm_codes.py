@@ -95,9 +95,13 @@ _HEIDENHAIN = re.compile(
 
 # Mitsubishi M70/M80/M800: class letter, two digits, four digits ("M01 0101", "S01 0051", "Z70 0004").
 # OCR may drop the space; a lone "S01" or "T0101" (spindle, tool) has no four digits after it.
-# The group's zero is read as a capital or a small o or a Q at times ("To2 0059", "TQ1 0333"), and a marker
-# in front of the line as a digit glued to the class letter ("7Z55 0040").
-_MITSUBISHI = re.compile(r"(?<![A-Za-z])(?<![A-Za-z]\d)([MSZTYRLUV$])([0-9OoQ]{2})(\s?|\s?['’°`´]\s?)([0-9O]{4})" + _E)
+# The group's zero is read as a capital or a small o or a Q at times ("To2 0059", "TQ1 0333"), the class
+# letter in lower case ("yO3 0255"), and a marker in front of the line as a digit glued to the class
+# letter ("7Z55 0040").
+_MITSUBISHI = re.compile(
+    r"(?<![A-Za-z])(?<![A-Za-z]\d)([MSZTYRLUV$]|[msztyv](?=[0-9OoQ]{2}\s?[0-9O]{4}))"
+    r"([0-9OoQ]{2})(\s?|\s?['’°`´]\s?)([0-9O]{4})" + _E
+)
 
 # Fanuc: two-letter class and four digits. Digits may be misread as letters and the class as digits.
 _FANUC_CANDIDATE = re.compile(r"(?<![A-Za-z0-9$])([A-Z0-9$]{2})(\s?)([0-9OQIl|]{4})" + _E)
@@ -253,7 +257,7 @@ def _mitsubishi(line: str):
         return
     for match in _MITSUBISHI.finditer(line):
         # "$01" is S01 and "TO1" is T01 as OCR reads them; but a group made of letters only is a word.
-        letter = "S" if match.group(1) == "$" else match.group(1)
+        letter = "S" if match.group(1) == "$" else match.group(1).upper()
         group, number = match.group(2).upper().replace("O", "0").replace("Q", "0"), match.group(4).replace("O", "0")
         if not any(ch.isdigit() for ch in match.group(2)):
             continue

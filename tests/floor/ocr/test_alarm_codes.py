@@ -495,3 +495,7 @@ def test_a_message_glued_to_its_number_on_a_highlighted_row_is_read():
 def test_an_index_before_a_misread_fanuc_io_class_does_not_make_a_bare_code():
     # "IO 2602" read as "10 2602": the 10 is not a row number, and 2602 alone is not the code.
     assert "2602" not in [code for code, _ in codes("ALARM\n10 2602 COOLANT LEVEL LOW")]
+
+
+def test_mitsubishi_class_letter_read_in_lower_case():
+    assert codes("Alarm log\n12.11.26 15:42:39 yO3 0255 Pression d'air basse") == [("Y03 0255", "mitsubishi")]
