@@ -134,6 +134,14 @@ _LINE_HEAD_NUMBER = re.compile(
 # clock times and dates (Sinumerik, Fanuc history), and what OCR makes of a marker, a warning icon or the
 # screen's frame: symbols, lone lowercase letters ("i", "l", "j"), and one short word of no digit ("Hi",
 # "HM", "{ME", "gg", "No.") before a number that then reads as an alarm line.
+# On a screen not known to show alarms only symbols, a lone lowercase letter, dates and times are passed
+# over: a number after a short word or a row number there is as likely a line of OCR's rubbish.
+_STRICT_LINE_PREFIX = re.compile(
+    r"^(?:[^A-Za-z0-9]+|[a-z]\s+"
+    r"|\d{1,4}[./\-]\d{1,2}[./\-]\d{1,4}\s*"
+    r"|\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d{1,3})?)?\s*"
+    r")+"
+)
 _MARKER_WORD = r"(?:[^\s0-9]{1,3}\s+(?=[^A-Za-z\s]*\d))?"
 _LINE_PREFIX = re.compile(
     r"^" + _MARKER_WORD + r"(?:[^A-Za-z0-9]+|[a-z]\s+"
@@ -281,7 +289,7 @@ def _mitsubishi_at_line_head(line: str, alarm_screen: bool):
     (operation errors), its Z classes Z20 and up, which tells the two apart. On a screen whose alarm
     title was not read, the message must have two words at least, as bare numbers' must.
     """
-    prefix = _LINE_PREFIX.match(line)
+    prefix = (_LINE_PREFIX if alarm_screen else _STRICT_LINE_PREFIX).match(line)
     offset = prefix.end() if prefix else 0
     match = _MITSUBISHI_DIGIT_CLASS.match(line[offset:])
     if not match or not _has_message(match.group(4)):
@@ -346,11 +354,11 @@ def _line_head(line: str, screen_family: str | None, alarm_screen: bool):
     """
     if _looks_like_program_line(line):
         return
-    prefix = _LINE_PREFIX.match(line)
-    offset = prefix.end() if prefix else 0
-    head = line[offset:]
     # A line that starts with a date and a time is an entry of a log: an alarm history's.
     alarm_screen = alarm_screen or bool(_LOG_STAMP.match(line))
+    prefix = (_LINE_PREFIX if alarm_screen else _STRICT_LINE_PREFIX).match(line)
+    offset = prefix.end() if prefix else 0
+    head = line[offset:]
     if alarm_screen and re.match(r"^S\d{2}\s", head):
         # "511 SERVO ALARM" read as "S11 SERVO ALARM": a bare S with two digits and a message is no code
         # of any make, but a 5 is the digit OCR confuses with S most.

@@ -470,11 +470,19 @@ def test_program_and_sequence_numbers_beside_the_word_alarm_are_not_codes(text):
         ("12.0728 22:07:08 62835 Servo Uberlast", "62835"),  # a dot of the date lost
         ("'.08.23 06:20:26 192 DEFAUT CODEUR AXE X", "192"),  # the date cut by the photo's edge
         ("20.08.23 1937:22 669 SPINDLE ERROR", "669"),
-        ("2027/07/03 12:19:52 249 X COOLANT LEVEL LOW", "249"),  # a log's entry, on a page titled HISTORY
     ],
 )
 def test_an_alarm_log_entry_gives_the_code_after_its_time_stamp(line, code):
-    assert [found for found, _ in codes(f"HISTORY\n{line}")] == [code]
+    assert [found for found, _ in codes(f"ALARM HISTORY\n{line}")] == [code]
+
+
+def test_a_line_that_starts_with_a_date_and_a_time_is_a_log_entry_even_where_no_alarm_word_was_read():
+    assert codes("HISTORY HAAS NGC\n2027/07/03 12:19:52 249 X COOLANT LEVEL LOW") == [("249", "haas")]
+
+
+def test_on_a_screen_not_known_to_show_alarms_a_number_after_a_short_word_is_not_taken():
+    # OCR's rubbish on a photo of a position page: short "words", then numbers and more "words".
+    assert codes("POSITION\nye 4 10.477. ae: nen, oes Bhs. BER epee\nie 202014 Fe LO eA eee a PUN De") == []
 
 
 def test_a_time_stamp_alone_or_before_a_quantity_is_no_code():
