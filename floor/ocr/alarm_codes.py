@@ -136,18 +136,16 @@ _LINE_HEAD_NUMBER = re.compile(
 # "HM", "{ME", "gg", "No.") before a number that then reads as an alarm line.
 # On a screen not known to show alarms only symbols, a lone lowercase letter, dates and times are passed
 # over: a number after a short word or a row number there is as likely a line of OCR's rubbish.
-_STRICT_LINE_PREFIX = re.compile(
-    r"^(?:[^A-Za-z0-9]+|[a-z]\s+"
-    r"|\d{1,4}[./\-]\d{1,2}[./\-]\d{1,4}\s*"
-    r"|\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d{1,3})?)?\s*"
-    r")+"
-)
-_MARKER_WORD = r"(?:[^\s0-9]{1,3}\s+(?=[^A-Za-z\s]*\d))?"
-_LINE_PREFIX = re.compile(
-    r"^" + _MARKER_WORD + r"(?:[^A-Za-z0-9]+|[a-z]\s+"
+_SYMBOLS_DATES_TIMES = (
+    r"[^A-Za-z0-9]+|[a-z]\s+"
     r"|\d{1,4}[./\-]\d{1,2}[./\-]\d{1,4}\s*"
     r"|\d{1,4}:\d{2}(?::\d{2}(?:[.,]\d{1,3})?)?\s*"
-    r"|(?!(?:10|07)\s\d{4}(?!\d))\d{1,2}[.)]?\s+(?=(?:[^\s0-9]{1,3}\s+)?[^A-Za-z\s]*\d)"
+)
+_STRICT_LINE_PREFIX = re.compile(r"^(?:" + _SYMBOLS_DATES_TIMES + r")+")
+_MARKER_WORD = r"(?:[^\s0-9]{1,3}\s+(?=[^A-Za-z\s]*\d))?"
+_LINE_PREFIX = re.compile(
+    r"^" + _MARKER_WORD + r"(?:" + _SYMBOLS_DATES_TIMES
+    + r"|(?!(?:10|07)\s\d{4}(?!\d))\d{1,2}[.)]?\s+(?=(?:[^\s0-9]{1,3}\s+)?[^A-Za-z\s]*\d)"
     # A date or a time OCR read with a separator lost or changed ("12.0728", "212657", "08.23"): a
     # number with a separator in it, or of six digits or more, when another number follows it.
     r"|(?:\d[\d./:\-]*[./:\-][\d./:\-]*|\d{6,8})\s+(?=\d[\d./:\-,]*\s)"
@@ -266,7 +264,7 @@ def _mitsubishi(line: str):
     for match in _MITSUBISHI.finditer(line):
         # "$01" is S01 and "TO1" is T01 as OCR reads them; but a group made of letters only is a word.
         letter = "S" if match.group(1) == "$" else match.group(1).upper()
-        group, number = match.group(2).upper().replace("O", "0").replace("Q", "0"), match.group(4).replace("O", "0")
+        group, number = match.group(2).translate(_DIGIT_LOOKALIKES), match.group(4).translate(_DIGIT_LOOKALIKES)
         if not any(ch.isdigit() for ch in match.group(2)):
             continue
         # OCR turns the gap between the two numbers into a quote or a degree sign at times.
