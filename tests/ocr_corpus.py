@@ -724,13 +724,7 @@ def render_screen(rng: random.Random, family: str, *, with_alarm: bool = True, p
 PHOTO_SIZE = (4032, 3024)
 
 
-def photograph(rng: random.Random, screen: Screen | Image.Image) -> bytes:
-    """Simulate a tablet photo of a screen; the photo's conditions are in `photo_conditions`."""
-    data, _ = photo_with_conditions(rng, screen)
-    return data
-
-
-def photo_with_conditions(rng: random.Random, screen: Screen | Image.Image) -> tuple[bytes, tuple[str, ...]]:
+def photo_with_conditions(rng: random.Random, screen: Screen) -> tuple[bytes, tuple[str, ...]]:
     """A 4032x3024 JPEG of `screen` as a tablet takes it, and the names of the conditions it was taken in.
 
     Always: bezel and surroundings, the screen rotated and seen at an angle, out of focus, sensor noise,
@@ -739,8 +733,6 @@ def photo_with_conditions(rng: random.Random, screen: Screen | Image.Image) -> t
     off is a bad photo, not a test), a lamp's glare, moiré from the screen's pixel grid, low light, and
     smudged glass.
     """
-    if isinstance(screen, Image.Image):
-        screen = Screen(image=screen, codes=frozenset(), lines=[], alarm_boxes=[], layout="", font="")
     conditions: list[str] = []
     width, height = PHOTO_SIZE
     # Work at half size and upscale at the end: the optics blur anyway, and it keeps the corpus quick.
@@ -826,7 +818,6 @@ def photo_with_conditions(rng: random.Random, screen: Screen | Image.Image) -> t
     photo.paste(warped, (px, py), mask)
     screen_mask = Image.new("L", (work_w, work_h), 0)
     screen_mask.paste(mask, (px, py))
-    keep_in_photo = (keep_box[0] + px, keep_box[1] + py, keep_box[2] + px, keep_box[3] + py)
 
     array = np.asarray(photo, dtype=np.float32)
     gy, gx = np.mgrid[0:work_h, 0:work_w].astype(np.float32)
@@ -872,7 +863,6 @@ def photo_with_conditions(rng: random.Random, screen: Screen | Image.Image) -> t
     sigma = rng.uniform(6, 14) if low_light else rng.uniform(2, 9)
     array = np.asarray(image, dtype=np.int16) + noise_rng.normal(0, sigma, (height, width, 1)).astype(np.int16)
     image = Image.fromarray(np.clip(array, 0, 255).astype(np.uint8))
-    del keep_in_photo
 
     exif = Image.Exif()
     if rng.random() < 0.25:
