@@ -367,13 +367,23 @@ class OcrView(_Endpoint, APIView):
 
 @extend_schema(
     tags=["History"], summary="What fixed this alarm before",
-    description="The desk's “seen before” panel as data: earlier issues with this code, on `machine` first if "
-                "given, each with the remedy recorded last.",
+    description="The desk's “seen before” panel as data: `fixes`, the remedies that closed an issue with this "
+                "code (identical texts folded into one, with how many issues each closed, of the latest 200), "
+                "those seen on `machine` first, then the most frequent; `unfixed`, the ids of issues nothing has "
+                "fixed yet; and every issue the two name in `here` (on `machine`) and `elsewhere`, with the "
+                "remedies recorded last on them.",
     parameters=[OpenApiParameter("machine", OpenApiTypes.UUID, description="Put this machine's issues first.")],
     responses={200: inline_serializer("SeenBefore", {
         "code": serializers.CharField(),
         "here": s.IssueSerializer(many=True), "elsewhere": s.IssueSerializer(many=True),
-        "remedies": s.RemedySerializer(many=True)}), **_errors(400, 401, 403)},
+        "remedies": s.RemedySerializer(many=True),
+        "fixes": inline_serializer("SeenBeforeFix", {
+            "remedy": serializers.IntegerField(help_text="The latest remedy with this text (in `remedies`)."),
+            "count": serializers.IntegerField(help_text="How many issues a remedy of this text closed."),
+            "here": serializers.IntegerField(help_text="How many of them were on `machine`."),
+            "issues": serializers.ListField(child=serializers.IntegerField(), help_text="Their ids, newest first."),
+        }, many=True),
+        "unfixed": serializers.ListField(child=serializers.IntegerField())}), **_errors(400, 401, 403)},
 )
 class AlarmCodeRemediesView(_Endpoint, APIView):
     permission = "floor.view_issue"
@@ -385,16 +395,20 @@ class AlarmCodeRemediesView(_Endpoint, APIView):
             machine = Machine.objects.filter(pk=_uuid_or_400(request.query_params["machine"], "machine")).first()
         found = seen_before(codes=[code], machine=machine)
         context = {"request": request}
-        issues = found["here"] + found["elsewhere"]
+        issues = found.here + found.elsewhere
         # What the list's serializer reads of each issue, fetched for all at once.
         prefetch_related_objects(issues, "alarm_codes", "machine__department", "reported_by", "assigned_to")
         remedies = [issue.last_remedy for issue in issues if issue.last_remedy]
+        remedies += [fix.remedy for fix in found.fixes if fix.remedy not in remedies]
         prefetch_related_objects(remedies, "performed_by", "attachments__uploaded_by")
         return Response({
             "code": code,
-            "here": s.IssueSerializer(found["here"], many=True, context=context).data,
-            "elsewhere": s.IssueSerializer(found["elsewhere"], many=True, context=context).data,
+            "here": s.IssueSerializer(found.here, many=True, context=context).data,
+            "elsewhere": s.IssueSerializer(found.elsewhere, many=True, context=context).data,
             "remedies": s.RemedySerializer(remedies, many=True, context=context).data,
+            "fixes": [{"remedy": fix.remedy.pk, "count": fix.count, "here": fix.here,
+                       "issues": [issue.pk for issue in fix.issues]} for fix in found.fixes],
+            "unfixed": [issue.pk for issue in found.unfixed],
         })
 
 

@@ -6,7 +6,9 @@ import pytest
 from django.urls import reverse
 
 from floor.models import Department, Machine
-from floor.reporting import report_issue
+from floor.models import Status
+from floor.reporting import record_remedy, report_issue
+from floor.views import SEEN_BEFORE_IN_FORM
 
 pytestmark = pytest.mark.django_db
 
@@ -77,11 +79,78 @@ def test_seen_before_lists_this_machine_first_with_the_fixing_remedy(client, ope
     client.force_login(operator)
     with django_assert_max_num_queries(8):
         response = client.get(reverse("seen_before"), {"alarm_codes": "sv 0401", "machine": factory["vf2"].pk})
-    assert [i.pk for i in response.context["seen"]["here"]] == [here.pk]
-    assert [i.pk for i in response.context["seen"]["elsewhere"]] == [there.pk]
+    assert [i.pk for i in response.context["seen"].here] == [here.pk]
+    assert [i.pk for i in response.context["seen"].elsewhere] == [there.pk]
     page = response.content.decode()
     assert "Replaced the amplifier." in page  # the last remedy is the one that fixed it
     assert "unrelated" not in page
+
+
+def _fixed(machine, remedy, *, by, operator, code="SV0401"):
+    issue = report_issue(machine=machine, category="alarm", alarm_codes=[code], by=operator, description="x")
+    record_remedy(issue=issue, description=remedy, by=by, resolve=True)
+    return issue
+
+
+def test_seen_before_shows_fixes_first_folds_repeated_texts_and_keeps_open_ones_apart(
+        client, operator, maintenance, factory):
+    """Open issues without a remedy crowded out the real fixes, and one sentence came up nine times."""
+    for n in range(9):
+        _fixed(factory["robodrill"], ["Replaced the amplifier.", "replaced the  amplifier"][n % 2],
+               by=maintenance, operator=operator)
+    here = _fixed(factory["vf2"], "Cleaned the spindle fan.", by=maintenance, operator=operator)
+    tried = report_issue(machine=factory["lathe"], category="alarm", alarm_codes=["SV0401"], by=operator,
+                         description="again")
+    record_remedy(issue=tried, description="Reset the drive, came back.", by=maintenance)
+    still_open = [report_issue(machine=factory["lathe"], category="alarm", alarm_codes=["SV0401"], by=operator,
+                               description=f"open {n}") for n in range(6)]
+    client.force_login(operator)
+    response = panel(client, "SV0401", machine=factory["vf2"].pk)
+    seen = response.context["seen"]
+    # This machine's fix first, then the one that closed nine issues, counted once.
+    assert [(f.remedy.description.lower(), f.count) for f in seen.fixes] == [
+        ("cleaned the spindle fan.", 1), ("replaced the amplifier.", 9)]
+    assert seen.fixes[0].latest == here and seen.fixes[0].here == 1
+    assert [i.pk for i in seen.unfixed] == [i.pk for i in reversed(still_open)][:SEEN_BEFORE_IN_FORM]
+    page = response.content.decode()
+    assert page.count("amplifier") == 1 and "× 9" in page
+    assert page.index("What fixed it") < page.index("Cleaned the spindle fan") < page.index("× 9") \
+        < page.index("Not fixed yet") < page.index("open 5")
+    assert "(this machine)" in page
+
+
+def test_seen_before_keeps_an_open_issue_with_a_remedy_tried_among_the_unfixed(client, operator, maintenance,
+                                                                               factory):
+    tried = report_issue(machine=factory["lathe"], category="alarm", alarm_codes=["SV0401"], by=operator,
+                         description="again")
+    record_remedy(issue=tried, description="Reset the drive, came back.", by=maintenance)
+    client.force_login(operator)
+    response = panel(client, "SV0401")
+    assert response.context["seen"].fixes == [] and response.context["seen"].unfixed == [tried]
+    assert "Tried:</span> Reset the drive" in response.content.decode()
+
+
+def test_seen_before_costs_the_same_queries_for_a_long_history(client, operator, maintenance, factory):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(operator)
+
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            assert panel(client, "SV0401", machine=factory["vf2"].pk).status_code == 200
+        return len(captured)
+
+    _fixed(factory["vf2"], "Fan", by=maintenance, operator=operator)
+    report_issue(machine=factory["vf2"], category="alarm", alarm_codes=["SV0401"], by=operator, description="o")
+    few = queries()
+    for n in range(12):
+        _fixed(factory["robodrill" if n % 2 else "vf2"], f"Fix {n % 4}", by=maintenance, operator=operator)
+        report_issue(machine=factory["lathe"], category="alarm", alarm_codes=["SV0401"], by=operator,
+                     description="o")
+    assert queries() == few
+    assert Status.RESOLVED in {i.status for f in client.get(reverse("seen_before"), {"alarm_codes": "SV0401"})
+                               .context["seen"].fixes for i in f.issues}
 
 
 def test_seen_before_is_empty_without_codes(client, operator, factory):
@@ -110,7 +179,7 @@ def test_seen_before_looks_up_five_different_codes_however_often_one_is_typed(cl
     client.force_login(operator)
     response = panel(client, "SV0401, sv 0401, SV0401; SV0401, SV 0401, OT0500")
     assert response.context["codes"] == ["SV0401", "OT0500"]
-    assert [i.pk for i in response.context["seen"]["elsewhere"]] == [earlier.pk]
+    assert [i.pk for i in response.context["seen"].elsewhere] == [earlier.pk]
 
 
 def test_seen_before_leaves_out_entries_too_long_to_be_a_code_and_keeps_the_first_five(client, operator, factory):

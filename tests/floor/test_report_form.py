@@ -174,10 +174,11 @@ def test_confirmation_shows_what_fixed_the_same_alarm_before(client, operator, m
     earlier = report_issue(machine=other_machine, category="alarm", alarm_codes=["SV0401"], by=operator,
                            description="x axis alarm")
     earlier.remedies.create(description="Reseated the CX4 connector on the X amplifier.", performed_by=maintenance)
+    earlier.set_status("resolved", by=maintenance)
     client.force_login(operator)
     response = client.post(url(machine), fields(), follow=True)
     page = response.content.decode()
-    assert "Seen before" in page and "On other machines" in page
+    assert "Seen before" in page and "What fixed it" in page
     assert "Reseated the CX4 connector" in page and f"#{earlier.pk}" in page
 
 
