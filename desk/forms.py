@@ -111,7 +111,8 @@ class RemedyForm(ActionForm):
     """What maintenance did. The page writes the form tag (its address is the issue's) and the version: the
     issue's as it is now, not the one sent, so that after a conflict the next save is at the fresh version.
 
-    `asking`: the person tried to resolve the issue without a remedy; the form asks for one."""
+    `asking`: the person tried to resolve the issue without a remedy; the form asks for one. `machine_down`:
+    the issue's machine is stopped, and resolving records it running again (Issue.set_status): the form says so."""
 
     # An empty remedy is told by the page, beside the field ("Say what was done."), not by a browser bubble.
     use_required_attribute = False
@@ -134,10 +135,12 @@ class RemedyForm(ActionForm):
         f' class="{form_style.FILE_INPUT}"></div>'
     )
 
-    def __init__(self, *args, asking=False, **kwargs):
+    def __init__(self, *args, asking=False, machine_down=False, **kwargs):
         if asking:
             kwargs["initial"] = {**kwargs.get("initial", {}), "resolve": True}
         super().__init__(*args, **kwargs)
+        if machine_down:
+            self.fields["resolve"].help_text = "The machine is then recorded running again from now."
         self.helper = form_style.TouchFormHelper(
             self,
             "description",

@@ -238,6 +238,11 @@ def timeline(issue):
     return sorted(entries, key=lambda entry: entry[1])
 
 
+def _stopped_and_open(issue):
+    """Resolving this issue will record its machine running again (Issue.set_status)."""
+    return issue.is_open and not issue.is_runnable
+
+
 def issue_context(issue, **extra):
     codes = [c.code for c in issue.alarm_codes.all()]
     people = list(assignees())
@@ -248,8 +253,9 @@ def issue_context(issue, **extra):
         "codes": codes,
         "assign_form": AssignForm(initial={"version": issue.version,
                                            "assignee": issue.assigned_to_id or ""}, assignees=people),
-        "remedy_form": RemedyForm(initial={"version": issue.version}),
+        "remedy_form": RemedyForm(initial={"version": issue.version}, machine_down=_stopped_and_open(issue)),
         "next_statuses": issue.allowed_statuses(),
+        "resolving_runs_machine": _stopped_and_open(issue),
         "priorities": Priority.choices,
     }
     context.update(extra)
@@ -297,7 +303,8 @@ def _act(request, pk, form, invalid, change):
         change(issue, form.cleaned_data)
     except RemedyNeeded:
         return _issue_response(request, issue, status=400,
-                               remedy_form=RemedyForm(initial={"version": issue.version}, asking=True),
+                               remedy_form=RemedyForm(initial={"version": issue.version}, asking=True,
+                                                      machine_down=_stopped_and_open(issue)),
                                action_error="Record what fixed it first: fill in the remedy and tick "
                                             "“This fixed it”.")
     except (StaleIssue, InvalidTransition) as e:
@@ -361,7 +368,7 @@ def issue_runnable(request, pk):
 def issue_remedy(request, pk):
     """Record a remedy with its photos or repair video, and resolve the issue if it fixed it."""
     issue = get_object_or_404(Issue, pk=pk)
-    form = RemedyForm(request.POST)
+    form = RemedyForm(request.POST, machine_down=_stopped_and_open(issue))
     uploads = request.FILES.getlist("files")
     for upload in uploads:
         try:

@@ -441,8 +441,13 @@ class Issue(AIText):
         self.refresh_from_db()
         return True
 
-    def set_status(self, status, *, by, expected_version=None):
-        """Move the issue to `status` along TRANSITIONS, keeping resolved_at and closed_at true."""
+    def set_status(self, status, *, by, expected_version=None, machine_runs=True):
+        """Move the issue to `status` along TRANSITIONS, keeping resolved_at and closed_at true.
+
+        Resolving an issue whose machine is stopped asks whether it runs again:
+        `machine_runs`, yes unless told otherwise, records it running from that moment, with its own
+        timeline event. Without it a fixed issue went on showing its machine down, and its downtime
+        ended only because it was resolved. With machine_runs=False it is left stopped."""
         status = Status(status)
 
         def apply(issue, now):
@@ -455,6 +460,7 @@ class Issue(AIText):
                 )
             old = issue.status
             issue.status = status
+            recorded = [(IssueEvent.Kind.STATUS_CHANGED, old, status)]
             if status == Status.RESOLVED:
                 issue.resolved_at = now
             elif status == Status.CLOSED:
@@ -464,7 +470,10 @@ class Issue(AIText):
                 issue.resolved_at = None
                 issue.closed_at = None
                 return [(IssueEvent.Kind.REOPENED, old, status)]
-            return [(IssueEvent.Kind.STATUS_CHANGED, old, status)]
+            # Not on closing: a resolved issue left stopped must keep its downtime ending at its resolution.
+            if status == Status.RESOLVED and not issue.is_runnable and machine_runs:
+                recorded.append(_runs_again(issue, now))
+            return recorded
 
         return self._change(by=by, expected_version=expected_version, apply=apply)
 
@@ -498,15 +507,12 @@ class Issue(AIText):
             if issue.is_runnable == runnable:
                 return []
             when = at or now
-            issue.is_runnable = runnable
             if runnable:
-                if issue.machine_stopped_at and when < issue.machine_stopped_at:
-                    when = issue.machine_stopped_at
-                issue.machine_running_again_at = when
-            else:
-                issue.machine_stopped_at = issue.machine_stopped_at or when
-                issue.machine_running_again_at = None
-            return [(IssueEvent.Kind.RUNNABLE_CHANGED, _yes_no(not runnable), _yes_no(runnable))]
+                return [_runs_again(issue, when)]
+            issue.is_runnable = False
+            issue.machine_stopped_at = issue.machine_stopped_at or when
+            issue.machine_running_again_at = None
+            return [(IssueEvent.Kind.RUNNABLE_CHANGED, _yes_no(True), _yes_no(False))]
 
         return self._change(by=by, expected_version=expected_version, apply=apply)
 
@@ -521,6 +527,13 @@ class Issue(AIText):
 
 def _yes_no(value):
     return "running" if value else "stopped"
+
+
+def _runs_again(issue, when):
+    """Mark the stopped machine of `issue` running since `when` (never before it stopped); its event."""
+    issue.is_runnable = True
+    issue.machine_running_again_at = max(when, issue.machine_stopped_at) if issue.machine_stopped_at else when
+    return IssueEvent.Kind.RUNNABLE_CHANGED, _yes_no(False), _yes_no(True)
 
 
 class IssueAlarmCode(models.Model):

@@ -245,7 +245,8 @@ class IssueViewSet(_Endpoint, mixins.ListModelMixin, mixins.RetrieveModelMixin, 
     @extend_schema(tags=["Issues"], summary="Move an issue to another status", parameters=[IF_MATCH, ETAG],
                    request=s.StatusChangeSerializer, responses=_change_responses,
                    description="Along the same transitions as the desk: an issue is resolved only with a remedy "
-                               "on record (see add_remedy's `fixed`).")
+                               "on record (see add_remedy's `fixed`). Resolving an issue whose machine is stopped "
+                               "records it running again from that moment, as the desk does.")
     @action(detail=True, methods=["patch"])
     def update_status(self, request, pk=None):
         return self._change(request, pk, s.StatusChangeSerializer, lambda issue, data, version: change_status(
@@ -283,7 +284,8 @@ class IssueViewSet(_Endpoint, mixins.ListModelMixin, mixins.RetrieveModelMixin, 
     @extend_schema(tags=["Issues"], summary="Record a remedy (and resolve with it)",
                    parameters=[IF_MATCH, IDEMPOTENCY_KEY, ETAG], request=s.RemedyCreateSerializer,
                    description="Its text is polished by AI in the background, as on the desk. With `fixed` the "
-                               "issue is resolved in the same step: both or neither.",
+                               "issue is resolved in the same step: both or neither; a stopped machine is then "
+                               "recorded running again.",
                    responses={(201, "application/json"): s.IssueDetailSerializer,
                               200: OpenApiResponse(s.IssueDetailSerializer, description="A repeat (Idempotency-Key)."),
                               **_errors(400, 401, 403, 404, 409, 412, 415, 422, 428)})

@@ -338,6 +338,15 @@ def test_a_remedy_that_fixed_it_resolves_in_one_step(api, shop, settings, django
     assert "spindle fan" in Issue.objects.get(pk=issue.pk).search_document.lower()
 
 
+def test_a_remedy_that_fixed_a_stopped_machine_records_it_running_again(api, shop):
+    issue = shop["down"]
+    response = api.post(f"/api/issues/{issue.pk}/add_remedy/", {"description": "Replaced the fan", "fixed": True},
+                        headers={"If-Match": etag(api, issue.pk)})
+    data = response.json()
+    assert data["status"] == "resolved" and data["is_runnable"] is True
+    assert data["machine_running_again_at"] == data["resolved_at"]
+
+
 def test_a_stale_remedy_saves_nothing(api, shop, maintenance):
     issue = shop["down"]
     seen = etag(api, issue.pk)

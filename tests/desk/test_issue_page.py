@@ -234,6 +234,33 @@ def test_machine_runs_again_ends_the_downtime(client, maintenance, issue):
     assert "Machine running again" in response.content.decode()
 
 
+def test_the_remedy_that_fixed_it_leaves_the_machine_running_not_down(client, maintenance, issue):
+    """Resolved, the issue showed its machine "Down" with "Machine runs again" as its main button."""
+    client.force_login(maintenance)
+    page = client.get(reverse("issue_detail", args=[issue.pk])).content.decode()
+    assert "The machine is then recorded running again from now." in page  # said before it is done
+    assert "Resolving records the machine running again from now." in page
+    response = post(client, "issue_remedy", issue, description="Reseated CX4 connector", resolve="on")
+    issue.refresh_from_db()
+    assert issue.status == Status.RESOLVED and issue.is_runnable
+    assert issue.machine_running_again_at == issue.resolved_at
+    page = response.content.decode()
+    assert "badge-down" not in page and "Machine runs again" not in page
+    assert "Machine running again" in page  # on the timeline
+
+
+def test_a_resolved_issue_left_stopped_is_not_shown_down(client, maintenance, issue):
+    record_remedy(issue=issue, description="Reseated CX4 connector", by=maintenance)
+    issue.set_status(Status.RESOLVED, by=maintenance, machine_runs=False)
+    client.force_login(maintenance)
+    page = client.get(reverse("issue_detail", args=[issue.pk])).content.decode()
+    assert "badge-down" not in page and "Left stopped" in page
+    assert "Machine runs again" not in page and "Record the machine running again" in page
+    assert "Resolving records" not in page
+    desk = client.get(reverse("desk")).content.decode()
+    assert "badge-down" not in desk and "Left stopped" in desk
+
+
 def test_timeline_lists_events_remedies_and_photos_in_order(client, maintenance, issue, operator):
     Attachment.objects.create(issue=issue, kind="image", content_type="image/jpeg", size=1,
                               file="attachments/x.jpg", original_name="screen.jpg", uploaded_by=operator)

@@ -120,3 +120,40 @@ def test_running_again_cannot_precede_the_stop(machine, operator, maintenance):
 def test_runnable_issue_has_no_stop_time(machine, operator):
     issue = report_issue(machine=machine, category="quality", description="bore oversize", by=operator)
     assert issue.is_runnable and issue.machine_stopped_at is None
+
+
+# --- resolving an issue whose machine is stopped ----------------------------------------------------------
+@pytest.fixture
+def stopped(machine, operator):
+    return report_issue(machine=machine, category="alarm", description="servo alarm", alarm_codes=["SV0401"],
+                        is_runnable=False, by=operator)
+
+
+def test_resolving_an_issue_on_a_stopped_machine_records_it_running_again(stopped, maintenance):
+    """A fixed issue went on showing its machine down, with "Machine runs again" as its next step."""
+    stopped.set_status(Status.RESOLVED, by=maintenance)
+    assert stopped.is_runnable and stopped.machine_running_again_at == stopped.resolved_at
+    assert kinds(stopped)[1:] == [("status_changed", "open", "resolved"), ("runnable_changed", "stopped", "running")]
+    assert stopped.version == 2  # one change: the status and the machine together
+
+
+def test_working_on_an_issue_on_a_stopped_machine_leaves_it_stopped(stopped, maintenance):
+    stopped.set_status(Status.IN_PROGRESS, by=maintenance)
+    stopped.set_status(Status.WAITING_PARTS, by=maintenance)
+    assert not stopped.is_runnable and stopped.machine_running_again_at is None
+
+
+def test_told_that_the_machine_is_still_stopped_resolving_leaves_it_so(stopped, maintenance):
+    stopped.set_status(Status.RESOLVED, by=maintenance, machine_runs=False)
+    assert not stopped.is_runnable and stopped.machine_running_again_at is None
+    assert kinds(stopped)[1:] == [("status_changed", "open", "resolved")]
+    # Closing it later does not move the end of its downtime from its resolution to its closing.
+    stopped.set_status(Status.CLOSED, by=maintenance)
+    assert not stopped.is_runnable and stopped.machine_running_again_at is None
+    assert stopped.downtime == stopped.resolved_at - stopped.machine_stopped_at
+
+
+def test_resolving_an_issue_whose_machine_runs_changes_nothing_of_the_machine(issue, maintenance):
+    issue.set_status(Status.RESOLVED, by=maintenance)
+    assert issue.is_runnable and issue.machine_running_again_at is None
+    assert [k for k, _, _ in kinds(issue)] == ["created", "status_changed"]
