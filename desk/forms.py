@@ -157,6 +157,8 @@ class RemedyForm(ActionForm):
 class LabelsForm(forms.Form):
     department = forms.ModelChoiceField(queryset=Department.objects.all(), required=False,
                                         empty_label="All departments")
+    # One machine's label alone ("Print its QR label" on the issue page); not laid out: it comes in the link.
+    machine = forms.ModelChoiceField(queryset=Machine.objects.all(), required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

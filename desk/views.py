@@ -448,23 +448,35 @@ def remedy_ai_rerun(request, pk):
 
 
 # --- QR labels --------------------------------------------------------------------------------------
+# Two columns of four: 60 mm labels fit the printable height of both A4 and Letter (10 mm margins).
+LABELS_PER_SHEET = 8
+
+
 @require_safe
 @permission_required("floor.print_labels", raise_exception=True)
 def labels(request):
-    """Printable QR labels (A4), each pointing at its machine's page under SITE_URL."""
+    """Printable QR labels, each pointing at its machine's page under SITE_URL: all machines, one
+    department's or one machine's. They come in sheets of LABELS_PER_SHEET, each printed on a page of its
+    own, A4 or Letter (templates/desk/labels.html has the sizes)."""
     form = LabelsForm(request.GET or None)
     if form.is_bound and not form.is_valid():
-        return render(request, "desk/labels.html", {"form": form, "labels": []}, status=400)
+        return render(request, "desk/labels.html", {"form": form, "sheets": []}, status=400)
     machines = Machine.objects.select_related("department").order_by(
         F("department__name").asc(nulls_last=True), "name"
     )
     department = form.cleaned_data.get("department") if form.is_bound else None
+    machine = form.cleaned_data.get("machine") if form.is_bound else None
     if department:
         machines = machines.filter(department=department)
+    if machine:
+        machines = machines.filter(pk=machine.pk)
     labels = []
-    for machine in machines:
-        url = settings.SITE_URL + reverse("machine_page", args=[machine.pk])
+    for each in machines:
+        url = settings.SITE_URL + reverse("machine_page", args=[each.pk])
         # segno writes plain SVG markup for a URL it encoded itself: safe to inline.
         svg = segno.make(url, error="m").svg_inline(scale=4, border=2, omitsize=True)
-        labels.append({"machine": machine, "url": url, "svg": mark_safe(svg)})
-    return render(request, "desk/labels.html", {"form": form, "labels": labels, "department": department})
+        labels.append({"machine": each, "url": url, "svg": mark_safe(svg)})
+    sheets = [labels[i:i + LABELS_PER_SHEET] for i in range(0, len(labels), LABELS_PER_SHEET)]
+    return render(request, "desk/labels.html", {"form": form, "sheets": sheets, "department": department,
+                                                "machine": machine, "per_sheet": LABELS_PER_SHEET})
+

@@ -74,3 +74,32 @@ def test_a_bad_department_is_told_under_the_field(client, maintenance, factory):
     page = client.get(reverse("labels"), {"department": "not-a-uuid"}).content.decode()
     assert re.search(r'<select name="department"[^>]*aria-describedby="id_department_error"', page)
     assert re.search(r'<div id="id_department_error" class="text-red-700"><p>Select a valid choice', page)
+
+
+def test_one_machines_label_alone(client, maintenance, factory):
+    client.force_login(maintenance)
+    page = client.get(reverse("labels"), {"machine": factory["lathe"].pk}).content.decode()
+    assert page.count("<svg") == 1 and "QR label: T-01 Okuma LB3000" in page
+    assert client.get(reverse("labels"), {"machine": "not-a-uuid"}).status_code == 400
+
+
+def test_the_issue_page_links_to_its_machines_label_for_those_who_print_them(client, maintenance, operator,
+                                                                            factory):
+    from floor.reporting import report_issue
+
+    issue = report_issue(machine=factory["vf2"], category="alarm", by=operator, description="x")
+    link = f'href="{reverse("labels")}?machine={factory["vf2"].pk}"'
+    client.force_login(maintenance)
+    assert link in client.get(reverse("issue_detail", args=[issue.pk])).content.decode()
+    client.force_login(operator)
+    assert link not in client.get(reverse("issue_detail", args=[issue.pk])).content.decode()
+
+
+def test_labels_come_in_sheets_of_eight_each_printed_on_a_page_of_its_own(client, maintenance, factory):
+    for n in range(6):
+        Machine.objects.create(name=f"Z-{n:02}")
+    client.force_login(maintenance)
+    page = client.get(reverse("labels")).content.decode()
+    sheets = re.findall(r'<div class="([^"]*)" data-sheet>', page)
+    assert len(sheets) == 2 and "print:break-before-page" not in sheets[0] and "print:break-before-page" in sheets[1]
+    assert page.count("data-label>") == 10
