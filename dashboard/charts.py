@@ -48,6 +48,36 @@ def _number(value: float) -> str:
     return f"{value:,.0f}" if value >= 10 or value == int(value) else f"{value:,.1f}"
 
 
+# Advance widths of DejaVu Sans, the stylesheet's first sans-serif font and the widest of its list, in
+# thousandths of the font size (read from the font file). A character not listed counts as the widest:
+# a label is measured at least as long as any browser draws it, so the one that fits is never clipped.
+_WIDTHS = {
+    char: width
+    for chars, width in [
+        ("'ijl", 278), ("IJ", 295), (",. ", 318), ("/:;\\|", 337), ("f", 352), ("-", 361), ("()[]t", 392),
+        ("!r", 411), ('"', 460), ("*_`", 500), ("sz", 525), ("?c", 550), ("LFk", 579), ("vxy", 592),
+        ("PTYoae", 615), ("E", 632), ("hnubdgpqS0123456789${}", 636), ("K", 656), ("AVXZBR", 695),
+        ("C", 698), ("U", 732), ("NH", 752), ("DG&", 780), ("OQ", 787), ("w", 818), ("#+<=>^~", 838),
+        ("M", 863), ("%", 950), ("m", 974), ("W", 989),
+    ]
+    for char in chars
+}
+
+
+def _text_width(text: str, font: float) -> float:
+    return sum(_WIDTHS.get(char, 1000) for char in text) * font / 1000
+
+
+def _fit(text: str, room: float, font: float = FONT) -> str:
+    """`text` as it fits in `room` user units at `font`: whole, or cut with an ellipsis (the whole text is
+    in the bar's <title>)."""
+    if _text_width(text, font) <= room:
+        return text
+    while text and _text_width(text + "…", font) > room:
+        text = text[:-1]
+    return text.rstrip() + "…"
+
+
 def _open(*, width, height, title, description, font=FONT):
     n = next(_ids)
     return format_html(
@@ -86,7 +116,7 @@ def bar_chart(*, title, description, bars, unit="", color=BLUE, label_width=190,
     for i, (label, value, value_text, href) in enumerate(bars):
         y = top + i * row
         w = max(plot * value / top_value, 2 if value else 0)
-        short = label if len(label) <= 26 else label[:25] + "…"
+        short = _fit(label, label_width - 8)  # drawn right-aligned, ending 8 units before the bar
         inner = format_html(
             '<title>{}: {}</title>'
             '<rect x="0" y="{}" width="{}" height="{}" fill="transparent"/>'
@@ -156,7 +186,8 @@ def daily_chart(*, title, description, days, href_for_day=None, width=640, heigh
 def pareto_chart(*, title, description, rows, href_for_code=None, width=640, height=260):
     """`rows`: [{code, issues, cumulative}] most frequent first. Bars: issues per code (left axis);
     line: cumulative share of all alarm codes (right axis, 0-100 %)."""
-    left, right, top, bottom = 40, 44, 12, 54
+    # The right axis's "100 %" must fit between the plot and the edge.
+    left, right, top, bottom = 40, math.ceil(6 + _text_width("100 %", FONT) + 2), 12, 54
     plot_w, plot_h = width - left - right, height - top - bottom
     n = max(len(rows), 1)
     step = plot_w / n
@@ -207,7 +238,7 @@ def pareto_chart(*, title, description, rows, href_for_code=None, width=640, hei
 
 # --- downtime timeline --------------------------------------------------------------------------------
 def timeline_chart(*, title, description, timeline, href_for_machine=None, width=1200, label_width=220,
-                   font=FONT, row_h=26, name_chars=28, day_format="%a %d"):
+                   font=FONT, row_h=26, day_format="%a %d"):
     """One row per machine, a red block per merged stop, over the timeline's days (local midnights as
     grid lines). `timeline` is metrics.downtime_timeline's result."""
     rows = timeline["rows"]
@@ -242,7 +273,7 @@ def timeline_chart(*, title, description, timeline, href_for_machine=None, width
     local = timezone.localtime
     for i, row in enumerate(rows):
         y = top + i * row_h
-        name = row["name"] if len(row["name"]) <= name_chars else row["name"][: name_chars - 1] + "…"
+        name = _fit(row["name"], label_width - 8, font)
         blocks = []
         for s, e in row["stops"]:
             x1, x2 = x_of(s), x_of(e)

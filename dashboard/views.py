@@ -265,7 +265,7 @@ def wall_screen(request, token):
         "updated_at": now,
         "poll_seconds": WALL_POLL_SECONDS,
         # Sized for a 1920 x 1080 TV read from across a hall: about 28 px text.
-        "timeline_chart": _timeline_chart(timeline, width=640, label_width=200, font=17, row_h=34, name_chars=16,
+        "timeline_chart": _timeline_chart(timeline, width=640, label_width=200, font=17, row_h=34,
                                           day_format="%a"),
         "daily_chart": charts.daily_chart(
             title=f"Issues reported per day, last {WALL_DAYS} days",

@@ -48,3 +48,34 @@ def _lightness(css_color):
     if css_color.startswith("oklch"):
         return numbers[0]
     return sum(numbers[:3]) / (3 * 255)
+
+
+LONG_NAMES = ["5X-03 DMG Mori DMU 65 monoBLOCK", "M-05 Fanuc Robodrill α-D21MiB5 (cell 2)", "M" * 26,
+              "WWW-Wide Workpiece Washer", "T-01 Okuma LB3000", "G-02 Studer S33 cylindrical grinder"]
+
+
+def test_no_chart_label_is_clipped_on_a_wide_screen(live_server, screen, sign_in, manager, operator):
+    """Machine names were clipped by 3 to 22 px at the left edge of the charts at 1440 px."""
+    from floor.models import Department, Machine
+
+    hall = Department.objects.create(name="Five-axis machining and grinding, hall B")
+    for n, name in enumerate(LONG_NAMES):
+        machine = Machine.objects.create(name=name, department=hall)
+        report_issue(machine=machine, category=["hydraulic", "electrical", "mechanical"][n % 3],
+                     alarm_codes=["SV0401", "M01 0101"][: n % 2 + 1], is_runnable=False, by=operator,
+                     description="stopped")
+    page = screen(1440, 900)
+    sign_in(page, manager)
+    page.goto(f"{live_server.url}/dashboard/")
+    clipped = page.evaluate("""() => [...document.querySelectorAll('svg[role=img]')].flatMap(svg => {
+        const box = svg.getBoundingClientRect();
+        return [...svg.querySelectorAll('text')].filter(text => {
+            const r = text.getBoundingClientRect();
+            return r.width && (r.left < box.left - 0.5 || r.right > box.right + 0.5
+                               || r.top < box.top - 0.5 || r.bottom > box.bottom + 0.5);
+        }).map(text => `${svg.querySelector('title').textContent}: ${text.textContent}`);
+    })""")
+    assert clipped == []
+    shown = page.evaluate("() => [...document.querySelectorAll('svg[role=img] text')].map(t => t.textContent)")
+    assert "T-01 Okuma LB3000" in shown  # a name that fits stays whole
+    assert any(text.startswith("5X-03 DMG Mori") for text in shown)

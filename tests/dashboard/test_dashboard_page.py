@@ -168,3 +168,38 @@ def test_a_wrong_period_is_told_once_in_place_of_the_figures_and_tied_to_its_fie
     assert 'aria-invalid="true"' in control and 'aria-describedby="id_days_error"' in control
     assert '<li id="id_days_error">Days must be a whole number from 1 to 365.</li>' in page
     assert page.count("Days must be a whole number") == 1
+
+
+@pytest.mark.parametrize("reported,previous,days,expected", [
+    (411, 1, 90, "411 now, 1 in the previous 90 days"),  # was "+41000 % vs previous 90 days (1)"
+    (12, 9, 30, "12 now, 9 in the previous 30 days"),
+    (3, 0, 1, "3 now, none in the previous 1 day"),
+    (12, 10, 30, "+20 % vs previous 30 days (10)"),
+    (1500, 2000, 365, "−25 % vs previous 365 days (2,000)"),
+    (40, 40, 7, "±0 % vs previous 7 days (40)"),
+])
+def test_issues_reported_are_compared_by_counts_when_the_previous_period_had_few(reported, previous, days,
+                                                                                 expected):
+    from dashboard.templatetags.dashboard_format import versus_previous
+
+    assert versus_previous(reported, previous, days) == expected
+
+
+def test_the_reported_tile_shows_both_counts_against_a_quiet_previous_period(manager_client, machine, operator):
+    for _ in range(12):
+        report_issue(machine=machine, category="alarm", by=operator, description="x")
+    report_issue(machine=machine, category="alarm", by=operator, description="x",
+                 reported_at=timezone.now() - timedelta(days=45))
+    page = manager_client.get(URL, {"days": 30}).content.decode()
+    assert "12 now, 1 in the previous 30 days" in page and "%" not in page.split("Issues reported")[1][:300]
+
+
+def test_chart_labels_are_cut_by_their_drawn_width_not_their_count_of_letters():
+    """26 letters were let through whatever they were: 26 capitals ran 20 px past the chart's edge."""
+    from dashboard.charts import _fit, _text_width
+
+    assert _fit("T-01 Okuma LB3000", 182) == "T-01 Okuma LB3000"
+    cut = _fit("M" * 26, 182)
+    assert cut.endswith("…") and _text_width(cut, 13) <= 182
+    assert _fit("il" * 20, 182) == "il" * 20  # narrow letters: forty fit where 26 capitals do not
+    assert _text_width("αβγ", 10) == 30  # letters the table does not know count as the widest
