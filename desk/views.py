@@ -231,8 +231,9 @@ _SHOWN_ELSEWHERE = {IssueEvent.Kind.REMEDY_ADDED, IssueEvent.Kind.ATTACHMENT_ADD
 
 
 def timeline(issue):
-    """Events, remedies and photos of an issue in the order they happened."""
+    """Events, remedies, photos and repeat reports of an issue in the order they happened."""
     entries = [("event", e.created_at, e) for e in issue.events.all() if e.kind not in _SHOWN_ELSEWHERE]
+    entries += [("occurrence", o.reported_at, o) for o in issue.occurrences.all()]
     entries += [("remedy", r.performed_at, r) for r in issue.remedies.all()]
     entries += [("attachment", a.uploaded_at, a) for a in issue.attachments.all() if a.remedy_id is None]
     return sorted(entries, key=lambda entry: entry[1])

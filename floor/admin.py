@@ -11,6 +11,7 @@ from floor.models import (
     IssueAlarmCode,
     IssueEvent,
     Machine,
+    Occurrence,
     Remedy,
     StaleIssue,
     Status,
@@ -77,6 +78,11 @@ class AttachmentInline(ReadOnlyInline, admin.TabularInline):
               "uploaded_at"]
 
 
+class OccurrenceInline(ReadOnlyInline, admin.TabularInline):
+    model = Occurrence
+    fields = ["reported_at", "note", "stopped", "reported_by", "reporter_name"]
+
+
 class EventInline(ReadOnlyInline, admin.TabularInline):
     model = IssueEvent
     fields = ["created_at", "kind", "from_value", "to_value", "actor"]
@@ -138,7 +144,7 @@ class IssueAdmin(admin.ModelAdmin):
                      "classes": ["collapse"]}),
         ("Record", {"fields": ["created_at", "updated_at", "submission_token"], "classes": ["collapse"]}),
     ]
-    inlines = [AlarmCodeInline, RemedyInline, AttachmentInline, EventInline]
+    inlines = [AlarmCodeInline, RemedyInline, AttachmentInline, OccurrenceInline, EventInline]
     show_full_result_count = False  # no COUNT(*) over a million issues on every page
 
     def has_add_permission(self, request):

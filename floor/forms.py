@@ -36,10 +36,20 @@ class ReportForm(forms.Form):
     reporter_name = forms.CharField(label="Your name", required=False, max_length=100)
     # One token per filled-in form: it ties uploaded photos to the form and makes sending idempotent.
     token = forms.UUIDField(widget=forms.HiddenInput)
+    # The open issue this report is added to ("happened again"), from the button that offers it.
+    add_to = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    # Seconds the report waited on the tablet for the network (the outbox); its time is when Send was
+    # pressed (floor/reporting.sent_at).
+    waited = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
 
     def __init__(self, *args, has_attachments=False, **kwargs):
         self.has_attachments = has_attachments
         super().__init__(*args, **kwargs)
+        if self.is_bound and str(self.data.get("add_to") or "").strip():
+            # Added to an open issue: its kind is that issue's, and the machine's state is asked only to
+            # learn that it stopped since.
+            self.fields["category"].required = False
+            self.fields["runs"].required = False
         # The field is read by parse_typed_codes, which drops NUL as the "seen before" panel reading the
         # same field does; Django's refusal of NUL would make the two disagree.
         field = self.fields["alarm_codes"]
@@ -58,7 +68,8 @@ class ReportForm(forms.Form):
     def clean(self):
         cleaned = super().clean()
         if (
-            not cleaned.get("description")
+            not cleaned.get("add_to")
+            and not cleaned.get("description")
             and not cleaned.get("alarm_codes")
             and not self.has_attachments
             and "alarm_codes" not in self.errors
@@ -70,4 +81,4 @@ class ReportForm(forms.Form):
 
     @property
     def is_runnable(self):
-        return self.cleaned_data["runs"] == "yes"
+        return self.cleaned_data["runs"] != "no"

@@ -317,6 +317,9 @@ class Issue(AIText):
     version = models.PositiveIntegerField(default=1)
     # The token of the floor form that created this issue: a resubmitted form finds it again.
     submission_token = models.UUIDField(null=True, blank=True, unique=True, editable=False)
+    # How many more reports of this problem joined it ("happened again"), one Occurrence each; kept by
+    # Issue.record_occurrence, the one way they are added.
+    occurrence_count = models.PositiveIntegerField(default=0, editable=False)
     # Everything the desk's search box looks in, kept up to date by floor/search.py; on PostgreSQL a
     # full-text index covers it (the issues_search table, migration 0007).
     search_document = models.TextField(blank=True, editable=False)
@@ -414,7 +417,19 @@ class Issue(AIText):
             models.Prefetch("remedies", queryset=Remedy.objects.select_related("performed_by").prefetch_related(
                 models.Prefetch("attachments", queryset=files))),
             models.Prefetch("events", queryset=IssueEvent.objects.select_related("actor")),
+            models.Prefetch("occurrences", queryset=Occurrence.objects.select_related("reported_by")),
         )
+
+    @classmethod
+    def already_open(cls, *, machine, codes=(), limit=3):
+        """The open issues on `machine` a new report may be about: those with any of `codes` first, then
+        those that have the machine down, newest first; the floor form offers to add the report to one
+        instead of opening the same problem twice."""
+        codes = list(codes)
+        same_code = Exists(IssueAlarmCode.objects.filter(issue=OuterRef("pk"), code__in=codes))
+        found = cls.objects.filter(machine=machine, status__in=OPEN_STATUSES).annotate(same_code=same_code)
+        found = found.filter(Q(same_code=True) | Q(is_runnable=False)) if codes else found.filter(is_runnable=False)
+        return list(found.prefetch_related("alarm_codes").order_by("-same_code", "-reported_at", "-id")[:limit])
 
     def allowed_statuses(self):
         return sorted(TRANSITIONS[self.status], key=list(Status).index)
@@ -516,6 +531,24 @@ class Issue(AIText):
 
         return self._change(by=by, expected_version=expected_version, apply=apply)
 
+    def record_occurrence(self, *, by, reporter_name="", note="", stopped=False, at=None, token=None):
+        """Another report of this open issue's problem: it happened again. The Occurrence is on the
+        timeline with its note, the count the desk shows goes up, and a report that the machine stopped
+        marks the issue's machine down (from `at`). Maintenance's view of the issue does not go stale by
+        it (the version stays), except when the machine's state changed."""
+        with transaction.atomic():
+            occurrence = Occurrence.objects.create(
+                issue=self, note=(note or "").strip(), stopped=stopped, reported_by=by,
+                reporter_name=(reporter_name or "").strip(), reported_at=at or timezone.now(),
+                submission_token=token,
+            )
+            Issue.objects.filter(pk=self.pk).update(occurrence_count=F("occurrence_count") + 1,
+                                                    updated_at=timezone.now())
+            if stopped and self.is_runnable:
+                self.set_runnable(False, by=by, at=occurrence.reported_at)
+            self.refresh_from_db()
+        return occurrence
+
     # --- AI text: AIText, written by floor/tasks.py --------------------------------------------------
     AI_TEXT_FIELDS = ("ai_title", "ai_summary")  # the timeline names the title; the page shows the summary
     AI_ISSUE_FIELD = "id"
@@ -534,6 +567,35 @@ def _runs_again(issue, when):
     issue.is_runnable = True
     issue.machine_running_again_at = max(when, issue.machine_stopped_at) if issue.machine_stopped_at else when
     return IssueEvent.Kind.RUNNABLE_CHANGED, _yes_no(False), _yes_no(True)
+
+
+class Occurrence(models.Model):
+    """A report of a problem that was open already, added to its issue instead of opening another one
+    (Issue.record_occurrence): who, when, what they noted, and whether the machine had stopped. Its
+    photos are the issue's attachments, uploaded with the same form."""
+
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="occurrences")
+    note = models.TextField(blank=True)
+    stopped = models.BooleanField(default=False, help_text="The reporter said the machine had stopped.")
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reporter_name = models.CharField(max_length=100, blank=True)
+    reported_at = models.DateTimeField(default=timezone.now)
+    # The floor form that sent it: sending the same form again adds nothing.
+    submission_token = models.UUIDField(null=True, blank=True, unique=True, editable=False)
+
+    class Meta:
+        db_table = "issues_occurrence"
+        ordering = ["reported_at", "id"]
+        indexes = [models.Index(fields=["issue", "reported_at"], name="occurrence_issue_reported")]
+
+    def __str__(self):
+        return f"#{self.issue_id} again at {self.reported_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def reporter_display(self):
+        return self.reporter_name or formats.person(self.reported_by)
 
 
 class IssueAlarmCode(models.Model):

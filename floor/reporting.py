@@ -16,6 +16,7 @@ from floor.models import (
     Issue,
     IssueAlarmCode,
     IssueEvent,
+    Occurrence,
     Priority,
     Remedy,
     Status,
@@ -148,7 +149,29 @@ class Submitted:
     created: bool  # False: this report had been sent already, and `issue` is the one it made
 
 
-def submit_report(*, machine, category, description, alarm_codes, is_runnable, by, reporter_name, token):
+# A report kept on a tablet while the network was down carries how long it waited: its time is when
+# the operator pressed Send, within this limit (older is taken as a tablet clock gone wrong).
+MAX_WAITED = timedelta(days=7)
+
+
+def sent_at(waited_seconds):
+    """When a report that waited `waited_seconds` on the tablet was sent by the operator: the server's
+    clock less the wait, so that a tablet's clock set wrong does not matter."""
+    waited = timedelta(seconds=max(0, waited_seconds or 0))
+    return timezone.now() - min(waited, MAX_WAITED)
+
+
+def _sent_already(token):
+    """The issue a form's token made or was added to, or None."""
+    issue = Issue.objects.filter(submission_token=token).first()
+    if issue:
+        return issue
+    occurrence = Occurrence.objects.filter(submission_token=token).select_related("issue").first()
+    return occurrence.issue if occurrence else None
+
+
+def submit_report(*, machine, category, description, alarm_codes, is_runnable, by, reporter_name, token,
+                  reported_at=None):
     """A report sent from a floor form: the issue it makes, or the one it already made.
 
     The same form (its token) never makes two issues, and neither does the same report sent again from
@@ -157,7 +180,7 @@ def submit_report(*, machine, category, description, alarm_codes, is_runnable, b
     """
     with transaction.atomic():
         locks.hold(f"form:{token}")
-        existing = Issue.objects.filter(submission_token=token).first()
+        existing = _sent_already(token)
         if existing:
             return Submitted(existing, created=False)
         # One machine's reports one at a time, so two copies of one report sent at once are seen too.
@@ -168,7 +191,27 @@ def submit_report(*, machine, category, description, alarm_codes, is_runnable, b
             _move_photos(token=token, issue=duplicate)
             return Submitted(duplicate, created=False)
         issue = report_issue(machine=machine, category=category, description=description, alarm_codes=alarm_codes,
-                             is_runnable=is_runnable, by=by, reporter_name=reporter_name, submission_token=token)
+                             is_runnable=is_runnable, by=by, reporter_name=reporter_name, submission_token=token,
+                             reported_at=reported_at)
+        return Submitted(issue, created=True)
+
+
+def add_report(*, issue, description, stopped, by, reporter_name, token, reported_at=None):
+    """A report sent from a floor form onto the open issue of the same problem instead of a new issue:
+    an Occurrence ("happened again") with the note, the form's photos onto the issue (each file once,
+    their codes read as any photo's), the machine marked down when the reporter said it stopped.
+
+    The same form sent again adds nothing (its token); the Submitted names the issue either way.
+    """
+    with transaction.atomic():
+        locks.hold(f"form:{token}")
+        existing = _sent_already(token)
+        if existing:
+            return Submitted(existing, created=False)
+        issue.record_occurrence(by=by, reporter_name=reporter_name, note=description, stopped=stopped,
+                                at=reported_at, token=token)
+        _move_photos(token=token, issue=issue)
+        refresh_search_document(issue)
         return Submitted(issue, created=True)
 
 

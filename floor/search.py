@@ -2,7 +2,7 @@
 Searching issues: the desk's search box, and the text it searches.
 
 Each issue keeps a search document (title, AI title and summary, description, alarm codes, the text
-read from its photos, its remedies and parts), rewritten whenever one of those changes. On PostgreSQL
+read from its photos, the notes of its repeat reports, its remedies and parts), rewritten whenever one of those changes. On PostgreSQL
 the box runs a ranked full-text search over it (issues_search, migration 0007); elsewhere (SQLite)
 every word must appear somewhere in it. Either way a query that is an alarm code also finds the issues
 with exactly that code.
@@ -12,7 +12,7 @@ from django.db import connection
 from django.db.models import FloatField, Q, Value
 from django.db.models.expressions import RawSQL
 
-from floor.models import Attachment, Issue, IssueAlarmCode, Remedy
+from floor.models import Attachment, Issue, IssueAlarmCode, Occurrence, Remedy
 from floor.ocr import normalise_code
 
 # No stemming: alarm texts, part numbers and several languages mix in one box.
@@ -41,6 +41,10 @@ def refresh_search_documents(issue_ids):
             "issue_id", "ocr_text"
         ):
             extra[issue_id].append(text)
+        for issue_id, text in Occurrence.objects.filter(issue_id__in=chunk).exclude(note="").values_list(
+            "issue_id", "note"
+        ):
+            extra[issue_id].append(text)
         issues = list(Issue.objects.filter(pk__in=chunk).only("title", "ai_title", "description", "ai_summary"))
         for issue in issues:
             issue.search_document = compose_document(
@@ -65,7 +69,8 @@ UPDATE issues_issue i SET search_document = concat_ws(E'\\n',
     (SELECT string_agg(code, E'\\n') FROM issues_alarmcode WHERE issue_id = i.id),
     (SELECT string_agg(concat_ws(E'\\n', nullif(description, ''), nullif(ai_text, ''), nullif(parts_used, '')), E'\\n')
        FROM issues_remedy WHERE issue_id = i.id),
-    (SELECT string_agg(ocr_text, E'\\n') FROM issues_attachment WHERE issue_id = i.id AND ocr_text <> '')
+    (SELECT string_agg(ocr_text, E'\\n') FROM issues_attachment WHERE issue_id = i.id AND ocr_text <> ''),
+    (SELECT string_agg(note, E'\\n') FROM issues_occurrence WHERE issue_id = i.id AND note <> '')
 )
 """
 

@@ -14,7 +14,7 @@ from floor import photos
 from floor.ocr import parse_typed_codes
 from floor.forms import MAX_CODES, MachineSearchForm, ReportForm
 from floor.models import OPEN_STATUSES, Attachment, Issue, Machine
-from floor.reporting import submit_report
+from floor.reporting import add_report, sent_at, submit_report
 from floor.seen_before import seen_before
 from floor.uploads import FILES_PER_REQUEST, UploadRejected, delete_attachment, max_bytes, refuse_oversized_body
 
@@ -61,6 +61,7 @@ def _machine_context(machine, form):
         "open_issues": open_issues,
         "closed_issues": list(issues.exclude(status__in=OPEN_STATUSES)[:RECENTLY_CLOSED]),
         "seen": seen_before(codes=codes or [], machine=machine, limit=SEEN_BEFORE_IN_FORM),
+        "already_open": Issue.already_open(machine=machine, codes=codes or []),
         "upload_max_mb": settings.UPLOAD_MAX_MB,
         "upload_max_bytes": max_bytes(),
     }
@@ -103,25 +104,47 @@ def _report(request, machine):
     form = ReportForm(request.POST, has_attachments=has_attachments)
     if form.is_valid() and not rejected:
         request.session["reporter_name"] = form.cleaned_data["reporter_name"]
-        submitted = submit_report(
-            machine=machine,
-            category=form.cleaned_data["category"],
-            description=form.cleaned_data["description"],
-            alarm_codes=form.cleaned_data["alarm_codes"],
-            is_runnable=form.is_runnable,
-            by=request.user,
-            reporter_name=form.cleaned_data["reporter_name"],
-            token=token,
-        )
-        if not submitted.created:
+        data = form.cleaned_data
+        reported_at = sent_at(data["waited"])
+        if data["add_to"]:
+            submitted = _add_to_open_issue(request, machine, form, token=token, reported_at=reported_at)
+        else:
+            submitted = submit_report(
+                machine=machine,
+                category=data["category"],
+                description=data["description"],
+                alarm_codes=data["alarm_codes"],
+                is_runnable=form.is_runnable,
+                by=request.user,
+                reporter_name=data["reporter_name"],
+                token=token,
+                reported_at=reported_at,
+            )
+        if submitted and not submitted.created:
             messages.info(request, f"This report had been sent already, as {submitted.issue.number}.")
-        return _to_confirmation(request, submitted.issue)
+        if submitted:
+            return _to_confirmation(request, submitted.issue)
     for message in rejected:
         form.add_error(None, message)
     template = "floor/machine.html"
     if request.htmx:
         template += "#report-form"
     return render(request, template, _machine_context(machine, form), status=200)
+
+
+def _add_to_open_issue(request, machine, form, *, token, reported_at):
+    """The report added to the open issue its form's button named, or None with the form saying why."""
+    data = form.cleaned_data
+    issue = Issue.objects.filter(pk=data["add_to"], machine=machine, status__in=OPEN_STATUSES).first()
+    if issue is None:
+        form.add_error(None, f"#{data['add_to']} is no longer open on this machine: send this as a new report.")
+        return None
+    submitted = add_report(issue=issue, description=data["description"], stopped=not form.is_runnable,
+                           by=request.user, reporter_name=data["reporter_name"], token=token,
+                           reported_at=reported_at)
+    if submitted.created:
+        messages.success(request, f"Added to {issue.number}: it happened again.")
+    return submitted
 
 
 def _token(value):
@@ -175,6 +198,7 @@ def _code_from_photos(machine, attachments, *, typed):
         "fill_code": found[0],
         "form": ReportForm(initial={"alarm_codes": found[0]}),
         "seen": seen_before(codes=found[:1], machine=machine, limit=SEEN_BEFORE_IN_FORM),
+        "already_open": Issue.already_open(machine=machine, codes=found[:1]),
     }
 
 
@@ -221,7 +245,12 @@ def seen_before_panel(request):
     if machine_id:
         machine = Machine.objects.filter(pk=machine_id).first()
     seen = seen_before(codes=codes, machine=machine, limit=SEEN_BEFORE_IN_FORM)
-    response = render(request, "floor/_seen_before.html", {"seen": seen, "codes": codes})
+    # With the panel, the offer to add the report to an open issue with the code (or that has the
+    # machine down) follows the field too.
+    already_open = Issue.already_open(machine=machine, codes=codes) if machine else []
+    response = render(request, "floor/_seen_before.html", {
+        "seen": seen, "codes": codes, "already_open": already_open, "machine": machine, "oob_already_open": bool(machine),
+    })
     return trigger_client_event(response, "typedcodes", {"text": text, "codes": read})
 
 

@@ -146,13 +146,15 @@ class IssueSerializer(serializers.ModelSerializer):
                                      help_text="The name typed on the tablet, else the account's name.")
     assigned_to = serializers.SerializerMethodField()
     downtime_seconds = serializers.SerializerMethodField()
+    occurrence_count = serializers.IntegerField(
+        read_only=True, help_text="How many more reports of the same problem were added to it (happened again).")
 
     class Meta:
         model = Issue
         fields = ["id", "machine", "department", "category", "status", "priority", "is_runnable", "title",
                   "description", "ai_summary", "ai_state", "alarm_codes", "reporter", "assigned_to", "reported_at",
                   "machine_stopped_at", "machine_running_again_at", "resolved_at", "closed_at", "updated_at",
-                  "version", "downtime_seconds"]
+                  "version", "downtime_seconds", "occurrence_count"]
 
     @extend_schema_field(DepartmentRefSerializer(allow_null=True))
     def get_department(self, issue):

@@ -19,7 +19,7 @@ def issue(machine, operator):
 def change(admin_client, issue, **values):
     data = {"status": issue.status, "priority": issue.priority, "assigned_to": "", "is_runnable": "on",
             "seen_version": issue.version}
-    for prefix in ("alarm_codes", "remedies", "attachments", "events"):
+    for prefix in ("alarm_codes", "remedies", "attachments", "occurrences", "events"):
         data.update({f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": "0"})
     data.update(values)
     if data.get("is_runnable") is False:
