@@ -5,6 +5,7 @@ from floor import views
 urlpatterns = [
     path("floor/", views.machine_list, name="machine_list"),
     path("floor/seen-before/", views.seen_before_panel, name="seen_before"),
+    path("floor/outbox-token/", views.outbox_token, name="outbox_token"),
     path("floor/issues/<int:pk>/reported/", views.issue_reported, name="issue_reported"),
     # The QR labels point here: keep it short and stable.
     path("m/<uuid:machine_id>/", views.machine_page, name="machine_page"),

@@ -4,7 +4,9 @@ from django.conf import settings
 from django.contrib.auth.decorators import permission_required
 from django.contrib import messages
 from django.db.models import Q
-from django.http import HttpResponse, HttpResponseBadRequest
+from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.middleware.csrf import get_token
+from django.views.decorators.cache import never_cache
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
@@ -266,3 +268,12 @@ def issue_reported(request, pk):
         "codes": codes,
         "seen": seen_before(codes=codes, machine=issue.machine, exclude=issue.pk),
     })
+
+
+@require_safe
+@never_cache
+@permission_required("floor.add_issue", raise_exception=True)
+def outbox_token(request):
+    """A fresh CSRF token for the tablet's outbox (static/js/outbox.js), which sends reports kept while the
+    network was down from whatever page is open; a 403 tells it to wait for someone to sign in."""
+    return JsonResponse({"csrfToken": get_token(request)})

@@ -11,6 +11,19 @@ from floor.models import Department, Machine
 PASSWORD = "correct horse battery staple"
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
+    """On SQLite the test database is a file, as `make run`'s is, not memory: the live server's threads,
+    the photo readers and the test itself then each have a connection of their own with SQLite's locking
+    and busy timeout. A shared in-memory database instead fails a reader at once with "table is locked"
+    while another thread writes."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        database.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("database") / "test.sqlite3")
+
+
 @pytest.fixture(autouse=True)
 def own_ocr_slots(settings, tmp_path_factory):
     # The photo readers' slots are shared by every process of the machine; a test run has its own, so
