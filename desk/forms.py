@@ -61,7 +61,9 @@ class DeskFilterForm(forms.Form):
     sort = forms.ChoiceField(choices=list(SORTS.items()), required=False)
     page = forms.IntegerField(min_value=1, max_value=10_000, required=False)
 
-    SELECT_CLASSES = "min-h-10 rounded-lg border-2 border-slate-300 bg-white px-2"
+    # max-w-full: a select is as wide as its longest option, and one machine named with 255 characters
+    # made the whole desk scroll sideways on a tablet.
+    SELECT_CLASSES = "min-h-10 max-w-full rounded-lg border-2 border-slate-300 bg-white px-2"
 
     def __init__(self, *args, assignees=(), **kwargs):
         super().__init__(*args, **kwargs)

@@ -38,9 +38,11 @@ def test_the_desk_fits_a_tablet_without_scrolling_sideways(live_server, screen, 
     lead = maintenance
     lead.first_name, lead.last_name = "Maximiliane", "Oberhausen-Wittgenstein"
     lead.save()
-    hall = Department.objects.create(name="Five-axis machining and grinding, hall B")
+    hall = Department.objects.create(name="Five-axis machining and grinding, hall B, " * 5 + "north end")
     long_name = Machine.objects.create(name="5X-03 DMG Mori DMU 65 monoBLOCK with pallet changer PH-Cell-2",
                                        department=hall)
+    # The ERP allows 255 characters: in the machine filter, such a name widened the whole page.
+    Machine.objects.create(name="Line 4 robot cell, " * 13 + "end", department=hall)
     for n in range(6):
         issue = report_issue(machine=long_name, category="hydraulic", alarm_codes=["SV0401", "M01 0101", "320-0028"],
                              is_runnable=n % 2 == 0, by=operator, priority=4,
