@@ -45,7 +45,18 @@ def _get_machine(machine_id):
     return get_object_or_404(Machine.objects.select_related("department"), pk=machine_id)
 
 
-def _machine_context(machine, form):
+# The names typed on this tablet lately (its session), offered as one tap each: on a shared tablet the
+# next person confirms who they are instead of sending under the previous person's name.
+RECENT_NAMES = 4
+
+
+def _remember_name(request, name):
+    if name:
+        names = [n for n in request.session.get("reporter_names", []) if n.casefold() != name.casefold()]
+        request.session["reporter_names"] = [name, *names][:RECENT_NAMES]
+
+
+def _machine_context(machine, form, request):
     token = form["token"].value() if form.is_bound else form.initial["token"]
     pending = Attachment.objects.none()
     try:
@@ -64,6 +75,7 @@ def _machine_context(machine, form):
         "closed_issues": list(issues.exclude(status__in=OPEN_STATUSES)[:RECENTLY_CLOSED]),
         "seen": seen_before(codes=codes or [], machine=machine, limit=SEEN_BEFORE_IN_FORM),
         "already_open": Issue.already_open(machine=machine, codes=codes or []),
+        "recent_names": request.session.get("reporter_names", []),
         "upload_max_mb": settings.UPLOAD_MAX_MB,
         "upload_max_bytes": max_bytes(),
     }
@@ -79,8 +91,8 @@ def machine_page(request, machine_id):
         return _report(request, machine)
     if request.method not in ("GET", "HEAD"):
         return HttpResponse(status=405, headers={"Allow": "GET, HEAD, POST"})
-    form = ReportForm(initial={"token": uuid.uuid4(), "reporter_name": request.session.get("reporter_name", "")})
-    return render(request, "floor/machine.html", _machine_context(machine, form))
+    form = ReportForm(initial={"token": uuid.uuid4()})
+    return render(request, "floor/machine.html", _machine_context(machine, form, request))
 
 
 def _report(request, machine):
@@ -105,7 +117,7 @@ def _report(request, machine):
     has_attachments = Attachment.objects.filter(pending_token=token, issue__isnull=True).exists()
     form = ReportForm(request.POST, has_attachments=has_attachments)
     if form.is_valid() and not rejected:
-        request.session["reporter_name"] = form.cleaned_data["reporter_name"]
+        _remember_name(request, form.cleaned_data["reporter_name"])
         data = form.cleaned_data
         reported_at = sent_at(data["waited"])
         if data["add_to"]:
@@ -131,7 +143,7 @@ def _report(request, machine):
     template = "floor/machine.html"
     if request.htmx:
         template += "#report-form"
-    return render(request, template, _machine_context(machine, form), status=200)
+    return render(request, template, _machine_context(machine, form, request), status=200)
 
 
 def _add_to_open_issue(request, machine, form, *, token, reported_at):

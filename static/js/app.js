@@ -185,30 +185,76 @@
   // read, with the exact text it read them from (the "typedcodes" event). A field that is that one code
   // (filled in from the photo) needs no answer. An answer about another text (typed since, not answered
   // yet) says nothing, and the code is added after a comma: a code then in the field twice is read once.
+  // A button shows whether its code is in the field (pressed); a second tap takes it out again, leaving
+  // the field as the codes the server read from it, less that one.
   var typed = { text: null, codes: [] };
   document.addEventListener("typedcodes", function (event) {
     typed = { text: event.detail.text, codes: event.detail.codes || [] };
+    syncCodeButtons();
   });
+
+  function syncCodeButtons() {
+    var field = document.getElementById("id_alarm_codes");
+    if (!field) return;
+    document.querySelectorAll("[data-alarm-code]").forEach(function (button) {
+      button.setAttribute("aria-pressed", fieldHolds(field, button.dataset.alarmCode) ? "true" : "false");
+    });
+  }
+  // A preview arriving (with its code buttons) shows at once which of its codes the field holds.
+  document.addEventListener("htmx:afterSettle", syncCodeButtons);
 
   function fieldHolds(field, code) {
     if (field.value.trim() === code) return true;
     return typed.text === field.value && typed.codes.indexOf(code) !== -1;
   }
 
+  // A code on the screen means an alarm: the kind of problem is picked for the operator, unless they
+  // picked one already.
+  function pickAlarmCategory() {
+    var form = document.getElementById("report-form");
+    if (!form || form.querySelector("input[name=category]:checked")) return;
+    var alarm = form.querySelector("input[name=category][value=alarm]");
+    if (alarm) alarm.checked = true;
+  }
+  document.addEventListener("htmx:afterSettle", function () {
+    if (document.querySelector("[data-filled-from-photo]")) pickAlarmCategory();
+  });
+
   document.addEventListener("click", function (event) {
     var button = event.target.closest("[data-alarm-code]");
     if (button) {
       var field = document.getElementById("id_alarm_codes");
       var code = button.dataset.alarmCode;
-      if (!fieldHolds(field, code)) {
-        var text = field.value.trim();
-        field.value = text ? text + ", " + code : code;
+      if (button.getAttribute("aria-pressed") === "true" && fieldHolds(field, code)) {
+        field.value = field.value.trim() === code ? "" : typed.codes.filter(function (c) { return c !== code; }).join(", ");
+        button.setAttribute("aria-pressed", "false");
+      } else {
+        if (!fieldHolds(field, code)) {
+          var text = field.value.trim();
+          field.value = text ? text + ", " + code : code;
+        }
+        button.setAttribute("aria-pressed", "true");
+        pickAlarmCategory();
       }
       htmx.trigger(field, "codefilled");
-      button.setAttribute("aria-pressed", "true");
+      return;
+    }
+    var name = event.target.closest("[data-reporter-name]");
+    if (name) {
+      var input = document.getElementById("id_reporter_name");
+      input.value = name.dataset.reporterName;
+      document.querySelectorAll("[data-reporter-name]").forEach(function (other) {
+        other.setAttribute("aria-pressed", other === name ? "true" : "false");
+      });
       return;
     }
     if (event.target.closest("[data-print]")) window.print();
+  });
+  document.addEventListener("input", function (event) {
+    if (event.target.id !== "id_reporter_name") return;
+    document.querySelectorAll("[data-reporter-name]").forEach(function (button) {
+      button.setAttribute("aria-pressed", button.dataset.reporterName === event.target.value ? "true" : "false");
+    });
   });
 
   // The desk: "/" jumps to the search box, as in most tools people already know.

@@ -74,9 +74,7 @@
   // A form kept: it is cleared for the next report, with a new token, and says where the report is.
   function afterKeeping(form) {
     if (form.dataset.outboxReset === "report") {
-      var name = form.elements.reporter_name ? form.elements.reporter_name.value : "";
-      form.reset();
-      if (form.elements.reporter_name) form.elements.reporter_name.value = name;
+      form.reset(); // the name too: the next report may be someone else's
       form.elements.token.value = newToken();
       var previews = form.querySelector("#previews");
       if (previews) previews.innerHTML = "";

@@ -1,5 +1,6 @@
 """The buttons with the codes read from a photo: a tap adds the code to the alarm-code field unless the
-server has read it there already, however the codes in the field are separated or written."""
+server has read it there already, however the codes in the field are separated or written; the button shows
+it is in use (pressed) and a second tap takes it out. A code read from the photo picks "Alarm"."""
 
 import pytest
 
@@ -36,7 +37,8 @@ def test_a_code_the_server_read_in_the_field_is_not_added_again(live_server, tab
     tablet.goto(f"{live_server.url}/m/{machine.pk}/")
     type_codes(tablet, typed)
     button = code_button_after_photo(tablet)
-    button.tap()
+    # The button shows the code in use; the field is left as typed.
+    assert button.get_attribute("aria-pressed") == "true"
     assert tablet.get_by_label("Alarm code").input_value() == typed
 
 
@@ -50,7 +52,34 @@ def test_a_code_not_in_the_field_is_added_after_a_comma_and_looked_up(live_serve
     button.tap()
     field = tablet.get_by_label("Alarm code")
     assert field.input_value() == "OT0500; SV0436, SV0401"
-    # The panel shows the server's reading of the field with the code in it; a second tap adds nothing.
+    assert button.get_attribute("aria-pressed") == "true"
+    # The panel shows the server's reading of the field with the code in it; a second tap takes it out.
     tablet.locator("#seen-before").get_by_text("OT0500, SV0436, SV0401").wait_for()
     button.tap()
-    assert field.input_value() == "OT0500; SV0436, SV0401"
+    assert field.input_value() == "OT0500, SV0436"
+    assert button.get_attribute("aria-pressed") == "false"
+
+
+def test_a_code_read_from_the_photo_is_filled_in_pressed_and_picks_alarm(live_server, tablet, sign_in, operator,
+                                                                        machine):
+    sign_in(tablet, operator)
+    tablet.goto(f"{live_server.url}/m/{machine.pk}/")
+    button = code_button_after_photo(tablet)
+    field = tablet.get_by_label("Alarm code")
+    assert field.input_value() == "SV0401"
+    assert button.get_attribute("aria-pressed") == "true"
+    assert tablet.get_by_role("radio", name="Alarm").is_checked()
+    # A tap on the pressed button: the code is out of the field, the button off, the kind stays picked.
+    button.tap()
+    assert field.input_value() == "" and button.get_attribute("aria-pressed") == "false"
+    button.tap()
+    assert field.input_value() == "SV0401" and button.get_attribute("aria-pressed") == "true"
+
+
+def test_a_kind_picked_before_the_photo_is_kept(live_server, tablet, sign_in, operator, machine):
+    sign_in(tablet, operator)
+    tablet.goto(f"{live_server.url}/m/{machine.pk}/")
+    tablet.get_by_text("Electrical", exact=True).tap()
+    code_button_after_photo(tablet)
+    assert tablet.get_by_role("radio", name="Electrical").is_checked()
+    assert not tablet.get_by_role("radio", name="Alarm").is_checked()

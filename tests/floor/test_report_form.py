@@ -62,10 +62,18 @@ def test_report_creates_the_issue_and_shows_its_number(client, operator, machine
     assert f"#{issue.pk}" in page and "Machine stopped" in page
 
 
-def test_reporter_name_is_remembered_on_the_tablet(client, operator, machine):
+def test_names_used_on_the_tablet_are_offered_never_filled_in(client, operator, machine):
+    """On a shared tablet the next person's report must not carry the previous person's name."""
     client.force_login(operator)
     client.post(url(machine), fields(reporter_name="Lena"))
-    assert client.get(url(machine)).context["form"].initial["reporter_name"] == "Lena"
+    client.post(url(machine), fields(reporter_name="Jonas", description="second"))
+    client.post(url(machine), fields(reporter_name="lena", description="third"))
+    page = client.get(url(machine))
+    assert "reporter_name" not in page.context["form"].initial
+    assert page.context["recent_names"] == ["lena", "Jonas"]
+    html = page.content.decode()
+    assert 'data-reporter-name="lena"' in html and 'data-reporter-name="Jonas"' in html
+    assert re.search(r'name="reporter_name"[^>]*value=""', html)
 
 
 def test_double_submit_creates_one_issue(client, operator, machine):
