@@ -87,8 +87,17 @@ class ActionForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
 
 
+# Resolving an issue whose machine is stopped asks whether it runs again; yes unless told otherwise.
+MACHINE_RUNS = [("yes", "Yes, it runs again"), ("no", "No, it is still stopped")]
+
+
 class StatusForm(ActionForm):
     status = forms.ChoiceField(choices=Status.choices)
+    machine_runs = forms.ChoiceField(choices=MACHINE_RUNS, required=False)
+
+    @property
+    def machine_runs_again(self):
+        return self.cleaned_data.get("machine_runs") != "no"
 
 
 class PriorityForm(ActionForm):
@@ -128,6 +137,8 @@ class RemedyForm(ActionForm):
     parts_used = forms.CharField(label="Parts used", required=False, max_length=1000,
                                  widget=forms.Textarea(attrs={"rows": 1}))
     resolve = forms.BooleanField(label="This fixed it: resolve the issue", required=False)
+    machine_runs = forms.ChoiceField(label="Does the machine run again?", choices=MACHINE_RUNS, required=False,
+                                     initial="yes")
 
     # The photos come with the form but not through it: the view checks each (floor/uploads.py) and stores
     # it with the remedy.
@@ -141,19 +152,27 @@ class RemedyForm(ActionForm):
         if asking:
             kwargs["initial"] = {**kwargs.get("initial", {}), "resolve": True}
         super().__init__(*args, **kwargs)
+        resolve = ["resolve"]
         if machine_down:
-            self.fields["resolve"].help_text = "The machine is then recorded running again from now."
+            self.fields["resolve"].help_text = "Say below whether the machine runs again."
+            resolve.append("machine_runs")
+        else:
+            del self.fields["machine_runs"]
         self.helper = form_style.TouchFormHelper(
             self,
             "description",
             Div("minutes_spent", "parts_used", css_class="grid gap-3 sm:grid-cols-[10rem_1fr]"),
             self.FILES,
-            "resolve",
+            *resolve,
             form_style.button("Save remedy"),
             form_tag=False,
         )
         if asking:
             form_style.ask_for(self.fields["description"])
+
+    @property
+    def machine_runs_again(self):
+        return self.cleaned_data.get("machine_runs") != "no"
 
 
 class LabelsForm(forms.Form):

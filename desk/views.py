@@ -326,9 +326,11 @@ def issue_similar(request, pk):
 @permission_required("floor.change_issue_status", raise_exception=True)
 def issue_status(request, pk):
     def change(issue, data):
-        change_status(issue, data["status"], by=request.user, expected_version=data["version"])
+        change_status(issue, data["status"], by=request.user, expected_version=data["version"],
+                      machine_runs=form.machine_runs_again)
 
-    return _act(request, pk, StatusForm(request.POST), "Choose a status.", change)
+    form = StatusForm(request.POST)
+    return _act(request, pk, form, "Choose a status.", change)
 
 
 @require_POST
@@ -382,7 +384,8 @@ def issue_remedy(request, pk):
     try:
         record_remedy(issue=issue, description=data["description"], by=request.user,
                       minutes_spent=data["minutes_spent"], parts_used=data["parts_used"], files=uploads,
-                      resolve=data["resolve"], expected_version=data["version"])
+                      resolve=data["resolve"], expected_version=data["version"],
+                      machine_runs=form.machine_runs_again)
     except (StaleIssue, InvalidTransition) as e:
         # What was typed comes back in the form (a remedy can be minutes of writing); a browser cannot
         # be given files back, so those have to be chosen again.

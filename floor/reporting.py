@@ -275,18 +275,20 @@ class RemedyNeeded(InvalidTransition):
         super().__init__("Record what fixed it first: a remedy, marked as the fix.")
 
 
-def change_status(issue, status, *, by, expected_version=None):
+def change_status(issue, status, *, by, expected_version=None, machine_runs=True):
     """Move `issue` to `status` as a person asks for it (the desk, the API): an issue is resolved only
-    with a remedy on record, so "what fixed it" is never missing from its history."""
+    with a remedy on record, so "what fixed it" is never missing from its history. Resolving an issue
+    whose machine is stopped records it running again unless `machine_runs` is False (Issue.set_status)."""
     if Status(status) == Status.RESOLVED and issue.status != Status.RESOLVED and not issue.remedies.exists():
         raise RemedyNeeded
-    return issue.set_status(status, by=by, expected_version=expected_version)
+    return issue.set_status(status, by=by, expected_version=expected_version, machine_runs=machine_runs)
 
 
 def record_remedy(*, issue, description, by, minutes_spent=None, parts_used="", performed_at=None, files=(),
-                  resolve=False, expected_version=None):
+                  resolve=False, expected_version=None, machine_runs=True):
     """Record what maintenance did, with its photos or video (`files`, checked uploads) and its timeline
-    event, resolve the issue when it fixed it (at `expected_version`, when given), and ask for polished
+    event, resolve the issue when it fixed it (at `expected_version`, when given; its stopped machine then
+    recorded running again unless `machine_runs` is False), and ask for polished
     text in the background. All of it or nothing: on StaleIssue or InvalidTransition no row and no file
     is left behind. Raises UploadRejected for a file the checks refuse."""
     stored = []
@@ -305,7 +307,7 @@ def record_remedy(*, issue, description, by, minutes_spent=None, parts_used="", 
             for upload in files:
                 stored.append(store_attachment(upload=upload, by=by, issue=issue, remedy=remedy))
             if resolve and issue.status != Status.RESOLVED:
-                issue.set_status(Status.RESOLVED, by=by, expected_version=expected_version)
+                issue.set_status(Status.RESOLVED, by=by, expected_version=expected_version, machine_runs=machine_runs)
             refresh_search_document(issue)
             request_ai_text(remedy)
     except BaseException:

@@ -263,6 +263,9 @@ class IssueCreateSerializer(serializers.Serializer):
 
 class StatusChangeSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Status.choices)
+    machine_runs = serializers.BooleanField(
+        default=True, help_text="On resolving an issue whose machine is stopped: whether it runs again from now "
+                                "(true, the default) or is still stopped.")
 
 
 class AssignSerializer(serializers.Serializer):
@@ -288,6 +291,9 @@ class RemedyCreateSerializer(serializers.Serializer):
     minutes_spent = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=100_000)
     parts_used = serializers.CharField(required=False, allow_blank=True, max_length=1000, default="")
     fixed = serializers.BooleanField(default=False, help_text="This fixed it: resolve the issue too.")
+    machine_runs = serializers.BooleanField(
+        default=True, help_text="With `fixed`, on an issue whose machine is stopped: whether it runs again from "
+                                "now (true, the default) or is still stopped.")
 
     def validate_description(self, value):
         value = value.strip()

@@ -246,11 +246,12 @@ class IssueViewSet(_Endpoint, mixins.ListModelMixin, mixins.RetrieveModelMixin, 
                    request=s.StatusChangeSerializer, responses=_change_responses,
                    description="Along the same transitions as the desk: an issue is resolved only with a remedy "
                                "on record (see add_remedy's `fixed`). Resolving an issue whose machine is stopped "
-                               "records it running again from that moment, as the desk does.")
+                               "records it running again from that moment, as the desk does, unless "
+                               "`machine_runs` is false.")
     @action(detail=True, methods=["patch"])
     def update_status(self, request, pk=None):
         return self._change(request, pk, s.StatusChangeSerializer, lambda issue, data, version: change_status(
-            issue, data["status"], by=request.user, expected_version=version))
+            issue, data["status"], by=request.user, expected_version=version, machine_runs=data["machine_runs"]))
 
     @extend_schema(tags=["Issues"], summary="Assign an issue", parameters=[IF_MATCH, ETAG], request=s.AssignSerializer,
                    responses=_change_responses)
@@ -295,7 +296,7 @@ class IssueViewSet(_Endpoint, mixins.ListModelMixin, mixins.RetrieveModelMixin, 
         def change(issue, data, version):
             record_remedy(issue=issue, description=data["description"], by=request.user,
                           minutes_spent=data.get("minutes_spent"), parts_used=data["parts_used"],
-                          resolve=data["fixed"], expected_version=version)
+                          resolve=data["fixed"], expected_version=version, machine_runs=data["machine_runs"])
 
         response = self._change(request, pk, s.RemedyCreateSerializer, change)
         if response.status_code == status.HTTP_200_OK:

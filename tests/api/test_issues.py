@@ -347,6 +347,15 @@ def test_a_remedy_that_fixed_a_stopped_machine_records_it_running_again(api, sho
     assert data["machine_running_again_at"] == data["resolved_at"]
 
 
+def test_a_remedy_that_fixed_it_can_leave_the_machine_stopped(api, shop):
+    issue = shop["down"]
+    response = api.post(f"/api/issues/{issue.pk}/add_remedy/",
+                        {"description": "Replaced the fan", "fixed": True, "machine_runs": False},
+                        headers={"If-Match": etag(api, issue.pk)})
+    data = response.json()
+    assert data["status"] == "resolved" and data["is_runnable"] is False and data["machine_running_again_at"] is None
+
+
 def test_a_stale_remedy_saves_nothing(api, shop, maintenance):
     issue = shop["down"]
     seen = etag(api, issue.pk)

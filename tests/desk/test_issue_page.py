@@ -238,8 +238,10 @@ def test_the_remedy_that_fixed_it_leaves_the_machine_running_not_down(client, ma
     """Resolved, the issue showed its machine "Down" with "Machine runs again" as its main button."""
     client.force_login(maintenance)
     page = client.get(reverse("issue_detail", args=[issue.pk])).content.decode()
-    assert "The machine is then recorded running again from now." in page  # said before it is done
-    assert "Resolving records the machine running again from now." in page
+    # Asked before it is done, "yes" the default, beside the resolve buttons and in the remedy form.
+    assert "On resolving: does the machine run again?" in page
+    assert 'name="machine_runs" value="yes" checked' in page
+    assert "Does the machine run again?" in page
     response = post(client, "issue_remedy", issue, description="Reseated CX4 connector", resolve="on")
     issue.refresh_from_db()
     assert issue.status == Status.RESOLVED and issue.is_runnable
@@ -249,6 +251,18 @@ def test_the_remedy_that_fixed_it_leaves_the_machine_running_not_down(client, ma
     assert "Machine running again" in page  # on the timeline
 
 
+def test_resolving_with_the_machine_still_stopped_leaves_it_stopped(client, maintenance, issue):
+    client.force_login(maintenance)
+    post(client, "issue_remedy", issue, description="Ordered a new spindle drive", resolve="on", machine_runs="no")
+    issue.refresh_from_db()
+    assert issue.status == Status.RESOLVED and not issue.is_runnable and issue.machine_running_again_at is None
+    issue.set_status(Status.OPEN, by=maintenance)  # reopened: the machine is still down
+    record_remedy(issue=issue, description="Fitted the drive", by=maintenance)
+    post(client, "issue_status", issue, status="resolved", machine_runs="no")
+    issue.refresh_from_db()
+    assert issue.status == Status.RESOLVED and not issue.is_runnable
+
+
 def test_a_resolved_issue_left_stopped_is_not_shown_down(client, maintenance, issue):
     record_remedy(issue=issue, description="Reseated CX4 connector", by=maintenance)
     issue.set_status(Status.RESOLVED, by=maintenance, machine_runs=False)
@@ -256,7 +270,7 @@ def test_a_resolved_issue_left_stopped_is_not_shown_down(client, maintenance, is
     page = client.get(reverse("issue_detail", args=[issue.pk])).content.decode()
     assert "badge-down" not in page and "Left stopped" in page
     assert "Machine runs again" not in page and "Record the machine running again" in page
-    assert "Resolving records" not in page
+    assert "does the machine run again?" not in page
     desk = client.get(reverse("desk")).content.decode()
     assert "badge-down" not in desk and "Left stopped" in desk
 
