@@ -157,3 +157,11 @@ def test_the_desk_shows_how_often_it_happened_and_the_timeline_each_time(client,
     assert "Happened 3 times" in page
     assert page.count("data-occurrence>") == 2
     assert "again at 14:02" in page and "Happened again · machine stopped" in page and "Ana" in page
+
+
+def test_the_machine_page_links_its_own_label_for_those_who_print_them(client, operator, maintenance, machine):
+    client.force_login(operator)
+    assert "Print its QR label" not in client.get(url(machine)).content.decode()
+    client.force_login(maintenance)
+    html = client.get(url(machine)).content.decode()
+    assert f'{reverse("labels")}?machine={machine.pk}' in html
