@@ -8,8 +8,8 @@ from pathlib import PurePath
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import models, transaction
-from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce, Lower, Replace
 from django.utils import timezone
 
 from floor import ai, formats, roles
@@ -52,6 +52,31 @@ class Machine(models.Model):
 
     def __str__(self):
         return self.name
+
+    # What the machine picker's search passes over in names and in what was typed, besides case: "VF2"
+    # finds "VF-2", "m04" finds "M-04", "dmg mori" finds "DMG-Mori".
+    SEARCH_IGNORES = " -_./#()"
+
+    @classmethod
+    def search_key(cls, text):
+        """`text` as the picker compares it: lower case, without the characters it passes over."""
+        return "".join(ch for ch in text.lower() if ch not in cls.SEARCH_IGNORES)
+
+    @classmethod
+    def matching(cls, queryset, text):
+        """The machines of `queryset` whose name or department's name holds `text`, by search_key."""
+        key = cls.search_key(text)
+        if not key:
+            return queryset
+
+        def squeezed(field):
+            expression = Lower(field)
+            for ch in cls.SEARCH_IGNORES:
+                expression = Replace(expression, Value(ch), Value(""))
+            return expression
+
+        return queryset.annotate(_name_key=squeezed("name"), _department_key=squeezed("department__name")).filter(
+            Q(_name_key__contains=key) | Q(_department_key__contains=key))
 
     @classmethod
     def with_state(cls):

@@ -3,7 +3,6 @@ import uuid
 from django.conf import settings
 from django.contrib.auth.decorators import permission_required
 from django.contrib import messages
-from django.db.models import Q
 from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.middleware.csrf import get_token
 from django.views.decorators.cache import never_cache
@@ -32,8 +31,7 @@ def machine_list(request):
     form = MachineSearchForm(request.GET)
     machines = Machine.with_state()
     if form.is_valid() and form.cleaned_data["q"]:
-        q = form.cleaned_data["q"]
-        machines = machines.filter(Q(name__icontains=q) | Q(department__name__icontains=q))
+        machines = Machine.matching(machines, form.cleaned_data["q"])
     template = "floor/machine_list.html"
     if request.htmx and request.htmx.target == "machine-tiles":
         template += "#machine-tiles"

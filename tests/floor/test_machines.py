@@ -61,6 +61,23 @@ def test_search_filters_and_htmx_gets_only_the_tiles(client, operator, factory):
     assert "M-04 Fanuc" in client.get(reverse("machine_list"), {"q": "milling"}).content.decode()
 
 
+@pytest.mark.parametrize("typed,found", [
+    ("VF2", "M-01 Haas VF-2"), ("m04", "M-04 Fanuc Robodrill"), ("vf 2", "M-01 Haas VF-2"),
+    ("t01 okuma", "T-01 Okuma LB3000"), ("LB-3000", "T-01 Okuma LB3000"), ("HAAS", "M-01 Haas VF-2"),
+])
+def test_search_ignores_case_and_punctuation(client, operator, factory, typed, found):
+    client.force_login(operator)
+    page = client.get(reverse("machine_list"), {"q": typed}).content.decode()
+    assert found in page
+    assert sum(name in page for name in ["M-01 Haas VF-2", "M-04 Fanuc", "T-01 Okuma", "X-99 Spare"]) == 1
+
+
+def test_a_search_of_punctuation_alone_lists_every_machine(client, operator, factory):
+    client.force_login(operator)
+    page = client.get(reverse("machine_list"), {"q": " - "}).content.decode()
+    assert "X-99 Spare" in page and "M-01 Haas VF-2" in page
+
+
 def test_search_without_match_says_so(client, operator, factory):
     client.force_login(operator)
     assert "No machine matches “zzz”." in client.get(reverse("machine_list"), {"q": "zzz"}).content.decode()
