@@ -46,17 +46,19 @@
 
   // --- keeping a form --------------------------------------------------------------------------------
   // The files chosen in the form that never reached the server (app.js keeps them) go with the entry.
-  function keep(form) {
+  // `sent` is what htmx sent (the button pressed included: "Add this report to #N"); else the form's fields.
+  function keep(form, sent) {
     var fields = [];
-    new FormData(form).forEach(function (value, name) {
-      if (name === "csrfmiddlewaretoken" || typeof value !== "string") return;
-      fields.push([name, value]);
-    });
-    var token = form.elements.token && form.elements.token.value;
-    if (!token) return Promise.reject(new Error("form without a token"));
     var files = (window.logbookUploads ? window.logbookUploads.takeUnsent() : []).map(function (file) {
       return { name: file.name, type: file.type, blob: file };
     });
+    (sent || new FormData(form)).forEach(function (value, name) {
+      if (name === "csrfmiddlewaretoken") return;
+      if (typeof value === "string") fields.push([name, value]);
+      else if (value && value.size) files.push({ name: value.name, type: value.type, blob: value });
+    });
+    var token = form.elements.token && form.elements.token.value;
+    if (!token) return Promise.reject(new Error("form without a token"));
     var entry = {
       token: token,
       url: form.getAttribute("action") || location.pathname,
@@ -103,7 +105,8 @@
   function sendFailed(event) {
     var form = event.detail.elt;
     if (!(form && form.tagName === "FORM" && form.dataset.outbox !== undefined)) return;
-    keep(form).then(function () {
+    var sent = event.detail.requestConfig && event.detail.requestConfig.formData;
+    keep(form, sent).then(function () {
       afterKeeping(form);
       render();
     }).catch(function () { /* no IndexedDB: the "Not sent" note stays, as before */ });

@@ -135,3 +135,21 @@ def test_a_report_waiting_for_a_signed_out_tablet_waits_for_its_person(live_serv
     assert not Issue.objects.exists()
     sign_in(tablet, operator)
     assert wait_for(lambda: Issue.objects.filter(description="sent after signing in again").exists())
+
+
+def test_adding_to_the_open_issue_offline_adds_it_there_once_back(live_server, tablet, sign_in, operator, machine):
+    from floor.models import Occurrence
+    from floor.reporting import report_issue
+
+    open_issue = report_issue(machine=machine, category="alarm", alarm_codes=["SV0401"], is_runnable=False,
+                              by=operator)
+    sign_in(tablet, operator)
+    tablet.goto(f"{live_server.url}/m/{machine.pk}/")
+    tablet.context.set_offline(True)
+    tablet.get_by_label("What happened?").fill("again, after the reset")
+    tablet.locator("#already-open").get_by_role("button", name=f"Add this report to #{open_issue.pk}").tap()
+    tablet.get_by_text("Saved on this tablet, 1 waiting to send").wait_for()
+    tablet.context.set_offline(False)
+    tablet.get_by_text("Sent from this tablet").wait_for()
+    assert Issue.objects.count() == 1
+    assert Occurrence.objects.get().note == "again, after the reset"
