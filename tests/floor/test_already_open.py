@@ -165,3 +165,15 @@ def test_the_machine_page_links_its_own_label_for_those_who_print_them(client, o
     client.force_login(maintenance)
     html = client.get(url(machine)).content.decode()
     assert f'{reverse("labels")}?machine={machine.pk}' in html
+
+
+def test_every_open_issue_of_the_machine_takes_the_form_as_an_addition(client, operator, machine):
+    """Not only those with the code or the machine down: a running machine's quality issue too."""
+    quality = report_issue(machine=machine, category="quality", description="burr on bore", by=operator)
+    client.force_login(operator)
+    html = client.get(url(machine)).content.decode()
+    assert "data-already-open" not in html  # nothing to say while nothing is typed
+    assert f'form="report-form" name="add_to" value="{quality.pk}"' in html
+    response = client.post(url(machine), {"token": str(uuid.uuid4()), "add_to": quality.pk,
+                                          "description": "another one with a burr"})
+    assert response.status_code == 302 and Occurrence.objects.get().issue == quality
