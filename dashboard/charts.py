@@ -2,10 +2,13 @@
 Charts drawn on the server as inline SVG: no chart library and no JavaScript, so they print, work on an
 offline factory network and on the wall screen's TV browser.
 
-Every chart is an <svg role="img"> with a <title> and a <desc> that says in words what it shows; each bar
-or point carries its own <title> (a tooltip on hover, read by screen readers). Where a link is given, the
-bar is a link (to the maintenance desk, filtered to the issues behind it). Text and axes use
-currentColor, so one chart reads on the light dashboard and on the dark wall screen.
+Every chart is an <svg> with a <title> and a <desc> that says in words what it shows; each bar or point
+carries its own <title> (a tooltip on hover, read by screen readers). Where a link is given, the bar is a
+link (to the maintenance desk, filtered to the issues behind it) named by that <title>, which begins with
+the label drawn beside it. A chart without links is one image (role="img"); one with links is a group
+(role="group"): an image's content is hidden from assistive technology, so its links could be focused
+but not read. Text and axes use currentColor, so one chart reads on the light dashboard and on the dark
+wall screen.
 
 The functions take figures already computed (dashboard/metrics.py) and return safe markup; every text
 that comes from data goes through format_html / escape.
@@ -78,20 +81,23 @@ def _fit(text: str, room: float, font: float = FONT) -> str:
     return text.rstrip() + "…"
 
 
-def _open(*, width, height, title, description, font=FONT):
+def _open(*, width, height, title, description, linked, font=FONT):
     n = next(_ids)
     return format_html(
-        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {} {}" role="img" '
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {} {}" role="{}" '
         'aria-labelledby="chart{}-title chart{}-desc" class="h-auto w-full" font-size="{}" '
         'font-family="inherit"><title id="chart{}-title">{}</title><desc id="chart{}-desc">{}</desc>',
-        width, height, n, n, font, n, title, n, description,
+        width, height, "group" if linked else "img", n, n, font, n, title, n, description,
     )
 
 
-def _link(href, inner, label):
+def _link(href, inner):
+    """A bar as a link when it has somewhere to go. The link is named by the <title> that `inner` begins
+    with; an aria-label instead would have to repeat the drawn text word for word (a label shortened with
+    an ellipsis never does), or voice control could not find it by what it shows."""
     if not href:
         return format_html("<g>{}</g>", inner)
-    return format_html('<a href="{}" aria-label="{}">{}</a>', href, label, inner)
+    return format_html('<a href="{}">{}</a>', href, inner)
 
 
 # --- horizontal bars --------------------------------------------------------------------------------
@@ -101,7 +107,8 @@ def bar_chart(*, title, description, bars, unit="", color=BLUE, label_width=190,
     height = top + row * max(len(bars), 1) + bottom
     plot = width - label_width - 70
     top_value = _nice_ceiling(max((b[1] for b in bars), default=0))
-    parts = [_open(width=width, height=height, title=title, description=description)]
+    parts = [_open(width=width, height=height, title=title, description=description,
+                   linked=any(b[3] for b in bars))]
     for i in range(5):  # vertical grid lines with values
         x = label_width + plot * i / 4
         parts.append(format_html(
@@ -129,7 +136,7 @@ def bar_chart(*, title, description, bars, unit="", color=BLUE, label_width=190,
             label_width, y + 5, f"{w:.1f}", row - 10, color,
             f"{label_width + w + 6:.1f}", y + row / 2 + 4.5, value_text,
         )
-        parts.append(_link(href, inner, f"{label}: {value_text}"))
+        parts.append(_link(href, inner))
     parts.append(mark_safe("</svg>"))
     return mark_safe("".join(parts))
 
@@ -143,7 +150,8 @@ def daily_chart(*, title, description, days, href_for_day=None, width=640, heigh
     n = max(len(days), 1)
     top_value = _nice_ceiling(max([max(c, p) for _, c, p in days] or [0]))
     step = plot_w / n
-    parts = [_open(width=width, height=height, title=title, description=description, font=font)]
+    parts = [_open(width=width, height=height, title=title, description=description, font=font,
+                   linked=bool(href_for_day and days))]
     for i in range(5):
         y = top + plot_h - plot_h * i / 4
         parts.append(format_html(
@@ -165,7 +173,7 @@ def daily_chart(*, title, description, days, href_for_day=None, width=640, heigh
             f"{x + step * 0.12:.1f}", f"{top + plot_h - h:.1f}", f"{max(step * 0.76, 1):.1f}", f"{h:.1f}", BLUE,
         )
         href = href_for_day(day) if href_for_day else None
-        parts.append(_link(href, inner, f"{day:%d %b}: {count} issues"))
+        parts.append(_link(href, inner))
         points.append(f"{x + step / 2:.1f},{top + plot_h - plot_h * previous / top_value:.1f}")
         if (n - 1 - i) % label_every == 0:
             parts.append(format_html(
@@ -192,7 +200,8 @@ def pareto_chart(*, title, description, rows, href_for_code=None, width=640, hei
     n = max(len(rows), 1)
     step = plot_w / n
     top_value = _nice_ceiling(max((r["issues"] for r in rows), default=0))
-    parts = [_open(width=width, height=height, title=title, description=description)]
+    parts = [_open(width=width, height=height, title=title, description=description,
+                   linked=bool(href_for_code and rows))]
     for i in range(5):
         y = top + plot_h - plot_h * i / 4
         parts.append(format_html(
@@ -222,7 +231,7 @@ def pareto_chart(*, title, description, rows, href_for_code=None, width=640, hei
             f"{x + step / 2 + 4:.1f}", top + plot_h + 16, f"{x + step / 2 + 4:.1f}", top + plot_h + 16, code,
         )
         href = href_for_code(row["code"]) if href_for_code else None
-        parts.append(_link(href, inner, f"Alarm {row['code']}: {row['issues']} issues"))
+        parts.append(_link(href, inner))
         points.append((x + step / 2, top + plot_h - plot_h * row["cumulative"]))
     if points:
         parts.append(format_html(
@@ -252,7 +261,8 @@ def timeline_chart(*, title, description, timeline, href_for_machine=None, width
     def x_of(moment: datetime) -> float:
         return label_width + plot_w * max(0.0, min(1.0, (moment - start).total_seconds() / span))
 
-    parts = [_open(width=width, height=height, title=title, description=description, font=font)]
+    parts = [_open(width=width, height=height, title=title, description=description, font=font,
+                   linked=bool(href_for_machine and rows))]
     for i, day in enumerate(days):
         x = label_width + plot_w * i / len(days)
         parts.append(format_html(
@@ -284,15 +294,17 @@ def timeline_chart(*, title, description, timeline, href_for_machine=None, width
                 "now" if e >= end else local(e).strftime("%a %d %b %H:%M"), formats.duration((e - s).total_seconds()),
             ))
         inner = format_html(
+            '<title>{}: down {}</title>'
             '<rect x="0" y="{}" width="{}" height="{}" fill="currentColor" fill-opacity="{}"/>'
             '<text x="{}" y="{}" text-anchor="end" fill="currentColor">{}</text>{}'
             '<text x="{}" y="{}" fill="currentColor" font-weight="bold">{}</text>',
+            row["name"], formats.hours(row["downtime_seconds"]),
             y, width, row_h, "0.04" if i % 2 else "0",
             label_width - 8, f"{y + row_h / 2 + font * 0.35:.1f}", name, mark_safe("".join(blocks)),
             label_width + plot_w + 6, f"{y + row_h / 2 + font * 0.35:.1f}", formats.hours(row["downtime_seconds"]),
         )
         href = href_for_machine(row["machine_id"]) if href_for_machine else None
-        parts.append(_link(href, inner, f"{row['name']}: down {formats.hours(row['downtime_seconds'])}"))
+        parts.append(_link(href, inner))
     parts.append(mark_safe("</svg>"))
     return mark_safe("".join(parts))
 
