@@ -361,6 +361,9 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # Without deep links: with them Swagger UI puts each operation's link inside the button that opens it,
+    # and a link inside a button is skipped by keyboards and screen readers.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": False},
     # No Redoc: its page loads fonts from an outside host. Swagger UI only, at /api/docs/.
     "TAGS": [{"name": "Issues"}, {"name": "Factory"}, {"name": "History"}, {"name": "OCR"}, {"name": "Dashboard"}],
     "COMPONENT_SPLIT_REQUEST": True,
