@@ -18,7 +18,7 @@ SYSTEM_PACKAGES_TEST := tesseract-ocr chromium postgresql-client $(CORPUS_FONTS)
 export OMP_THREAD_LIMIT := 1
 
 .PHONY: help run serve test test-sqlite test-postgres venv system-packages system-packages-test \
-        css css-check lint migrate demo bench-ocr bench-desk bench-api bench-dashboard bench-load test-production clean
+        css css-check node-packages lint migrate demo bench-ocr bench-desk bench-api bench-dashboard bench-load test-production clean
 
 help:
 	@echo "make run    serve the app on http://$(HOST):$(PORT) with a demo factory (SQLite unless configured)"
@@ -64,7 +64,7 @@ run: system-packages demo
 	@scripts/serve $(PY) $(HOST) $(PORT)
 
 # --- tests ----------------------------------------------------------------------------------------
-test: system-packages-test $(VENV)/.test css-check lint
+test: system-packages-test $(VENV)/.test node-packages css-check lint
 	@$(MAKE) --no-print-directory test-sqlite
 	@$(MAKE) --no-print-directory test-postgres
 
@@ -72,11 +72,11 @@ test: system-packages-test $(VENV)/.test css-check lint
 lint: $(VENV)/.test
 	$(VENV)/bin/ruff check .
 
-test-sqlite: $(VENV)/.test
+test-sqlite: $(VENV)/.test node-packages
 	@echo "=== Test suite on SQLite ==="
 	env -u DATABASE_URL -u DB_NAME ENV_FILE=/dev/null $(PY) -m pytest $(PYTEST_ARGS)
 
-test-postgres: $(VENV)/.test
+test-postgres: $(VENV)/.test node-packages
 	@echo "=== Test suite on PostgreSQL ==="
 	@if scripts/postgres-up; then \
 	  env -u DB_NAME ENV_FILE=/dev/null DATABASE_URL=$(TEST_POSTGRES_URL) $(PY) -m pytest $(PYTEST_ARGS); \
@@ -102,11 +102,20 @@ test-production: system-packages-test $(VENV)/.test
 # The built stylesheet is committed, so running the app never needs Node. These need npm.
 CSS_OUT := static/css/app.css
 
-css: $(VENV)/.runtime
+# package-lock.json's npm packages: Tailwind for `make css`, axe-core for tests/browser/test_accessibility.py.
+# Installed again whenever the lock file changes (a checkout whose node_modules predates axe-core gets it).
+node_modules/.installed: package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm ci --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "WARNING: npm not found; without node_modules/axe-core the accessibility test fails." >&2; fi
+
+node-packages: node_modules/.installed
+
+css: $(VENV)/.runtime node-packages
 	@scripts/build-css $(PY) $(CSS_OUT)
 
 # Fails when static/css/app.css is not what the templates produce; skipped (loudly) without npm.
-css-check: $(VENV)/.runtime
+css-check: $(VENV)/.runtime node-packages
 	@if command -v npm >/dev/null 2>&1; then \
 	  tmp=$$(mktemp -d) && scripts/build-css $(PY) $$tmp/app.css >/dev/null && \
 	  if cmp -s $$tmp/app.css $(CSS_OUT); then echo "static/css/app.css is up to date"; \
