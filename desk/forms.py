@@ -1,5 +1,6 @@
 """The desk's forms: its filters (all in the URL), the actions on one issue, the labels' department."""
 
+import uuid
 from datetime import date
 
 from crispy_forms.layout import HTML, Div
@@ -137,6 +138,8 @@ class RemedyForm(ActionForm):
     parts_used = forms.CharField(label="Parts used", required=False, max_length=1000,
                                  widget=forms.Textarea(attrs={"rows": 1}))
     resolve = forms.BooleanField(label="This fixed it: resolve the issue", required=False)
+    # One token per filled-in form: sent again (a retry, the tablet's outbox), it records one remedy.
+    token = forms.UUIDField(widget=forms.HiddenInput, required=False)
     machine_runs = forms.ChoiceField(label="Does the machine run again?", choices=MACHINE_RUNS, required=False,
                                      initial="yes")
 
@@ -148,7 +151,15 @@ class RemedyForm(ActionForm):
         f' class="{form_style.FILE_INPUT}"></div>'
     )
 
+    # Shown by static/js/outbox.js when the remedy could not be sent and waits on the tablet.
+    KEPT = HTML(
+        '<p class="hidden rounded-lg border-2 border-emerald-500 bg-emerald-50 px-4 py-3 font-semibold '
+        'text-emerald-900" role="status" data-outbox-kept>No network: the remedy is saved on this tablet and '
+        'sent by itself when the network is back.</p>'
+    )
+
     def __init__(self, *args, asking=False, machine_down=False, **kwargs):
+        kwargs["initial"] = {"token": uuid.uuid4(), **kwargs.get("initial", {})}
         if asking:
             kwargs["initial"] = {**kwargs.get("initial", {}), "resolve": True}
         super().__init__(*args, **kwargs)
@@ -164,6 +175,8 @@ class RemedyForm(ActionForm):
             Div("minutes_spent", "parts_used", css_class="grid gap-3 sm:grid-cols-[10rem_1fr]"),
             self.FILES,
             *resolve,
+            "token",
+            self.KEPT,
             form_style.button("Save remedy"),
             form_tag=False,
         )

@@ -385,7 +385,7 @@ def issue_remedy(request, pk):
         record_remedy(issue=issue, description=data["description"], by=request.user,
                       minutes_spent=data["minutes_spent"], parts_used=data["parts_used"], files=uploads,
                       resolve=data["resolve"], expected_version=data["version"],
-                      machine_runs=form.machine_runs_again)
+                      machine_runs=form.machine_runs_again, token=data["token"])
     except (StaleIssue, InvalidTransition) as e:
         # What was typed comes back in the form (a remedy can be minutes of writing); a browser cannot
         # be given files back, so those have to be chosen again.

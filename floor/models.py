@@ -653,6 +653,8 @@ class Remedy(AIText):
     minutes_spent = models.PositiveIntegerField(null=True, blank=True)
     parts_used = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The desk form that recorded it: the same form sent again (a retry, the tablet's outbox) adds nothing.
+    submission_token = models.UUIDField(null=True, blank=True, unique=True, editable=False)
 
     class Meta:
         db_table = "issues_remedy"

@@ -285,16 +285,25 @@ def change_status(issue, status, *, by, expected_version=None, machine_runs=True
 
 
 def record_remedy(*, issue, description, by, minutes_spent=None, parts_used="", performed_at=None, files=(),
-                  resolve=False, expected_version=None, machine_runs=True):
+                  resolve=False, expected_version=None, machine_runs=True, token=None):
     """Record what maintenance did, with its photos or video (`files`, checked uploads) and its timeline
     event, resolve the issue when it fixed it (at `expected_version`, when given; its stopped machine then
     recorded running again unless `machine_runs` is False), and ask for polished
     text in the background. All of it or nothing: on StaleIssue or InvalidTransition no row and no file
-    is left behind. Raises UploadRejected for a file the checks refuse."""
+    is left behind. Raises UploadRejected for a file the checks refuse.
+
+    With the `token` of the form that sent it, the same form sent again records nothing more and returns
+    the remedy it recorded."""
     stored = []
     try:
         with transaction.atomic():
+            if token:
+                locks.hold(f"remedy-form:{token}")
+                done = Remedy.objects.filter(submission_token=token).first()
+                if done:
+                    return done
             remedy = Remedy.objects.create(
+                submission_token=token,
                 issue=issue,
                 description=description.strip(),
                 performed_by=by,

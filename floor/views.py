@@ -1,7 +1,7 @@
 import uuid
 
 from django.conf import settings
-from django.contrib.auth.decorators import permission_required
+from django.contrib.auth.decorators import login_required, permission_required
 from django.contrib import messages
 from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.middleware.csrf import get_token
@@ -282,8 +282,14 @@ def issue_reported(request, pk):
 
 @require_safe
 @never_cache
-@permission_required("floor.add_issue", raise_exception=True)
+@login_required
 def outbox_token(request):
-    """A fresh CSRF token for the tablet's outbox (static/js/outbox.js), which sends reports kept while the
-    network was down from whatever page is open; a 403 tells it to wait for someone to sign in."""
+    """A fresh CSRF token for the tablet's outbox (static/js/outbox.js), which sends reports and remedies
+    kept while the network was down from whatever page is open; being sent to sign in tells it to wait."""
+    if not any(request.user.has_perm(p) for p in OUTBOX_PERMISSIONS):
+        return HttpResponse("You may not send reports or remedies.", status=403)
     return JsonResponse({"csrfToken": get_token(request)})
+
+
+# Who sends forms through the tablet's outbox: whoever may report or record a remedy.
+OUTBOX_PERMISSIONS = ("floor.add_issue", "floor.add_remedy")

@@ -1,8 +1,10 @@
 // The outbox: a report (or a remedy) that could not be sent because the network was gone stays on this
 // tablet, fields and photos included, in IndexedDB, and is sent by itself when the network is back: on
 // reconnect, when the page comes back into view, on every page load and every 20 seconds. A form takes
-// part with data-outbox; its token (the form's hidden field) makes a resend harmless, so an answer lost on
-// the way home costs nothing either. The time Send was pressed goes with it as "waited" seconds, counted
+// part with data-outbox="what it is"; its token (the form's hidden field) makes a resend harmless, so an
+// answer lost on the way home costs nothing either. data-outbox-saved says how the server answers a saved
+// form: "redirect" (HX-Redirect, the report) or "ok" (a 2xx fragment for hx-target, the remedy; its form
+// comes back with 400 or 409 when not saved). data-outbox-reset clears the form once its content is kept. The time Send was pressed goes with it as "waited" seconds, counted
 // on this tablet's own clock, so the report keeps its time whatever the tablet's clock says.
 //
 // No service worker: plant networks often serve plain HTTP, where browsers allow none. IndexedDB needs
@@ -63,6 +65,8 @@
       token: token,
       url: form.getAttribute("action") || location.pathname,
       what: form.dataset.outbox || "report",
+      saved: form.dataset.outboxSaved || "redirect",
+      target: form.getAttribute("hx-target") || "this",
       page: location.pathname,
       user: currentUser(),
       pressedAt: Date.now(),
@@ -75,7 +79,7 @@
 
   // A form kept: it is cleared for the next report, with a new token, and says where the report is.
   function afterKeeping(form) {
-    if (form.dataset.outboxReset === "report") {
+    if (form.dataset.outboxReset) {
       form.reset(); // the name too: the next report may be someone else's
       form.elements.token.value = newToken();
       var previews = form.querySelector("#previews");
@@ -160,14 +164,23 @@
         signInNeeded = true;
         return null;
       }
-      if (response.status === 200) {
-        // The server answered with the form and what is wrong with it (an issue closed meanwhile, a
-        // photo refused): shown in place where its page is open (the form holds it then, with its
-        // photos), else kept until that page is opened.
+      var fragment = entry.saved === "ok";
+      if (fragment && response.ok) {
         return response.text().then(function (html) {
-          var form = document.querySelector("form[data-outbox]");
-          if (location.pathname === entry.page && form) {
-            htmx.swap(form, html, { swapStyle: "outerHTML" });
+          var target = swapTarget(entry);
+          if (location.pathname === entry.page && target) htmx.swap(target, html, { swapStyle: "outerHTML" });
+          sent.push({ url: entry.page, what: entry.what });
+          return removeEntry(entry.token);
+        });
+      }
+      if ((!fragment && response.status === 200) || (fragment && (response.status === 400 || response.status === 409))) {
+        // The server answered with the form and what is wrong with it (an issue closed meanwhile, a
+        // photo refused, someone changed the issue): shown in place where its page is open (the form
+        // holds it then, with its photos), else kept until that page is opened.
+        return response.text().then(function (html) {
+          var target = swapTarget(entry);
+          if (location.pathname === entry.page && target) {
+            htmx.swap(target, html, { swapStyle: "outerHTML" });
             return removeEntry(entry.token);
           }
           entry.problem = "form";
@@ -184,6 +197,12 @@
       }
       return null; // a server error: tried again later
     });
+  }
+
+  // Where the server's answer to a kept form goes: the form's hx-target, or the form itself.
+  function swapTarget(entry) {
+    if (entry.target && entry.target !== "this") return document.querySelector(entry.target);
+    return document.querySelector('form[data-outbox="' + entry.what + '"]');
   }
 
   function flush() {

@@ -326,3 +326,21 @@ def test_while_ai_writes_the_page_shows_what_was_typed(client, maintenance, oper
     assert "Summarising…" in page and "Polishing the text…" in page
     block = client.get(reverse("issue_ai", args=[issue.pk]), headers={"HX-Request": "true"}).content.decode()
     assert typed in block and "Summarising…" in block
+
+
+def test_the_same_remedy_form_sent_twice_records_one_remedy(client, maintenance, issue):
+    """A retry after a lost answer, or the tablet's outbox sending what it kept, must not double a remedy."""
+    client.force_login(maintenance)
+    page = client.get(reverse("issue_detail", args=[issue.pk])).content.decode()
+    token = re.search(r'name="token" value="([0-9a-f-]{36})"', page).group(1)
+    version = issue.version
+    first = post(client, "issue_remedy", issue, description="Reseated CX4 connector", resolve="on", token=token,
+                 version=version)
+    second = post(client, "issue_remedy", issue, description="Reseated CX4 connector", resolve="on", token=token,
+                  version=version)
+    assert first.status_code == second.status_code == 200
+    assert issue.remedies.count() == 1
+    issue.refresh_from_db()
+    assert issue.status == Status.RESOLVED
+    # The page after saving has a fresh form with a new token.
+    assert token not in second.content.decode()

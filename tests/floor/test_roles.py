@@ -59,6 +59,7 @@ PAGES = {
     "issue_ai":          ("ok",     "ok",        "ok",    403),
     "remedy_ai":         ("ok",     "ok",        "ok",    403),
     "seen_before":       ("ok",     "ok",        "ok",    403),
+    "outbox_token":      ("ok",     "ok",        "ok",    403),
     "attachment_preview": ("ok",    "ok",        "ok",    403),
     "media":             ("ok",     "ok",        "ok",    403),
     "desk":              (403,      "ok",        "ok",    403),
@@ -136,6 +137,7 @@ def _url(name, things):
         "issue_ai": lambda: reverse("issue_ai", args=[issue.pk]),
         "remedy_ai": lambda: reverse("remedy_ai", args=[things["remedy"].pk]),
         "seen_before": lambda: reverse("seen_before") + "?alarm_codes=SV0401",
+        "outbox_token": lambda: reverse("outbox_token"),
         "attachment_preview": lambda: reverse("attachment_preview", args=[machine.pk, things["pending"].pk])
         + f"?token={things['token']}",
         "media": lambda: "/media/photo.jpg",
