@@ -18,7 +18,7 @@ SYSTEM_PACKAGES_TEST := tesseract-ocr chromium postgresql-client $(CORPUS_FONTS)
 export OMP_THREAD_LIMIT := 1
 
 .PHONY: help run serve test test-sqlite test-postgres venv system-packages system-packages-test \
-        css css-check node-packages lint migrate demo bench-ocr bench-desk bench-api bench-dashboard bench-load test-production clean
+        css css-check node-packages lint migrate demo bench-ocr bench-desk bench-api bench-dashboard bench-load bench-journey test-production clean
 
 help:
 	@echo "make run    serve the app on http://$(HOST):$(PORT) with a demo factory (SQLite unless configured)"
@@ -146,6 +146,12 @@ bench-dashboard: $(VENV)/.test
 bench-load: system-packages-test $(VENV)/.test
 	@scripts/postgres-up || { echo "bench-load needs PostgreSQL on 127.0.0.1:5432" >&2; exit 1; }
 	$(PY) -m tests.bench.load $(BENCH_ARGS)
+
+# The operator's journey from the QR label to a sent report, timed in Chromium on throttled Wi-Fi against the
+# production recipe: taps and seconds.
+bench-journey: system-packages-test $(VENV)/.test
+	@scripts/postgres-up || { echo "bench-journey needs PostgreSQL on 127.0.0.1:5432" >&2; exit 1; }
+	$(PY) -m tests.bench.journey $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache

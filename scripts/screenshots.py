@@ -12,7 +12,8 @@ from playwright.sync_api import sync_playwright
 
 BASE = sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8000"
 OUT = Path(sys.argv[2] if len(sys.argv) > 2 else "docs/screenshots")
-SIZES = {"tablet-landscape": (1280, 800), "tablet-portrait": (800, 1280), "desktop": (1920, 1080)}
+SIZES = {"tablet-landscape": (1280, 800), "tablet-portrait": (800, 1280), "phone": (390, 844),
+         "desktop": (1920, 1080)}
 # (name, user, path) — the path may be a callable taking the page, for pages found by following links.
 PAGES = [
     ("login", None, "/login/"),
@@ -60,7 +61,7 @@ def main():
         for size_name, (width, height) in SIZES.items():
             for name, user, path, *action in PAGES + FLOWS:
                 context = browser.new_context(viewport={"width": width, "height": height},
-                                              has_touch=size_name.startswith("tablet"))
+                                              has_touch=size_name != "desktop")
                 page = context.new_page()
                 if user:
                     page.goto(BASE + "/login/")
