@@ -153,3 +153,26 @@ def test_adding_to_the_open_issue_offline_adds_it_there_once_back(live_server, t
     tablet.get_by_text("Sent from this tablet").wait_for()
     assert Issue.objects.count() == 1
     assert Occurrence.objects.get().note == "again, after the reset"
+
+
+def test_a_remedy_made_offline_on_the_issue_page_is_saved_once_when_back(live_server, tablet, sign_in, operator,
+                                                                           maintenance, machine):
+    from floor.reporting import report_issue
+
+    issue = report_issue(machine=machine, category="alarm", alarm_codes=["SV0401"], is_runnable=False,
+                         by=operator)
+    sign_in(tablet, maintenance)
+    tablet.goto(f"{live_server.url}/issues/{issue.pk}/")
+    tablet.context.set_offline(True)
+    tablet.get_by_label("What was done").fill("Reseated the X axis amplifier cable")
+    tablet.get_by_role("button", name="Save remedy").tap()
+    tablet.get_by_text("Saved on this tablet, 1 waiting to send").wait_for()
+    assert tablet.get_by_text("the remedy is saved on this tablet").is_visible()
+    assert tablet.get_by_label("What was done").input_value() == ""
+    tablet.context.set_offline(False)
+    tablet.get_by_text("Sent from this tablet").wait_for()
+    tablet.locator("#issue-main").get_by_text("Reseated the X axis amplifier cable").first.wait_for()
+    assert issue.remedies.count() == 1
+    tablet.reload()
+    tablet.wait_for_timeout(1000)
+    assert issue.remedies.count() == 1
