@@ -2,10 +2,10 @@
 Searching issues: the desk's search box, and the text it searches.
 
 Each issue keeps a search document (title, AI title and summary, description, alarm codes, the text
-read from its photos, the notes of its repeat reports, its remedies and parts), rewritten whenever one of those changes. On PostgreSQL
-the box runs a ranked full-text search over it (issues_search, migration 0007); elsewhere (SQLite)
-every word must appear somewhere in it. Either way a query that is an alarm code also finds the issues
-with exactly that code.
+read from its photos, the notes of its repeat reports, its remedies and parts), rewritten whenever one
+of those changes. On PostgreSQL the box runs a ranked full-text search over it (issues_search,
+migration 0007); elsewhere (SQLite) every word must appear somewhere in it. Either way a query that
+is an alarm code also finds the issues with exactly that code.
 """
 
 from django.db import connection

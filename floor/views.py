@@ -261,7 +261,8 @@ def seen_before_panel(request):
     # machine down) follows the field too.
     already_open = Issue.already_open(machine=machine, codes=codes) if machine else []
     response = render(request, "floor/_seen_before.html", {
-        "seen": seen, "codes": codes, "already_open": already_open, "machine": machine, "oob_already_open": bool(machine),
+        "seen": seen, "codes": codes, "already_open": already_open, "machine": machine,
+        "oob_already_open": bool(machine),
     })
     return trigger_client_event(response, "typedcodes", {"text": text, "codes": read})
 

@@ -25,7 +25,9 @@ def on_screen(page, locator, width, height):
     assert inside, f"{locator} at {box} is off a {width}x{height} screen"
     # Not hidden under the sticky bar either: the element's middle is what a tap there reaches.
     middle = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    hit = locator.evaluate("(el, [x, y]) => { const t = document.elementFromPoint(x, y); return !!t && (el === t || el.contains(t) || t.contains(el)); }", list(middle))
+    hit = locator.evaluate(
+        "(el, [x, y]) => { const t = document.elementFromPoint(x, y);"
+        " return !!t && (el === t || el.contains(t) || t.contains(el)); }", list(middle))
     assert hit, f"{locator} is covered at {middle}"
 
 

@@ -39,7 +39,7 @@ def test_typing_the_code_of_an_open_issue_offers_to_add_the_report_to_it(client,
     client.force_login(operator)
     html = panel(client, machine, "sv 0401").content.decode()
     assert 'id="already-open" hx-swap-oob="true"' in html
-    assert f"is open as" in html and open_alarm.number in html and "12 min" in html
+    assert "is open as" in html and open_alarm.number in html and "12 min" in html
     assert f'name="add_to" value="{open_alarm.pk}"' in html
 
 
