@@ -144,6 +144,8 @@ def test_a_report_that_waited_on_the_tablet_keeps_the_time_send_was_pressed(clie
     response = client.post(url(machine), {"token": str(uuid.uuid4()), "category": "alarm", "runs": "no",
                                           "description": "garbage", "waited": "-5"})
     assert response.status_code == 200 and not Issue.objects.filter(description="garbage").exists()
+    html = response.content.decode()
+    assert "came from an old or damaged page" in html and "garbage" in html
 
 
 def test_the_desk_shows_how_often_it_happened_and_the_timeline_each_time(client, operator, maintenance, machine,
