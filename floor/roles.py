@@ -35,6 +35,15 @@ _MAINTENANCE_PERMISSIONS = _OPERATOR_PERMISSIONS + [
 # Managers: everything maintenance has, and the dashboards (where they start).
 _MANAGER_PERMISSIONS = _MAINTENANCE_PERMISSIONS + ["view_dashboard"]
 
+# Who sends forms through the tablet's outbox (static/js/outbox.js, its token at floor/views.outbox_token):
+# whoever may report an issue or record a remedy.
+OUTBOX_PERMISSIONS = ("floor.add_issue", "floor.add_remedy")
+
+
+def uses_outbox(user):
+    return user.is_authenticated and any(user.has_perm(p) for p in OUTBOX_PERMISSIONS)
+
+
 def assignees():
     """People issues can be assigned to: maintenance staff and managers, not the accounts of API keys
     (floor.APIKey), which belong to roles too but are plant systems, nobody to send to a machine."""

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 from django_htmx.http import HTMX_STOP_POLLING, HttpResponseClientRedirect, trigger_client_event
 
-from floor import photos
+from floor import photos, roles
 from floor.ocr import parse_typed_codes
 from floor.forms import MAX_CODES, MachineSearchForm, ReportForm
 from floor.models import OPEN_STATUSES, Attachment, Issue, Machine
@@ -48,6 +48,15 @@ def _get_machine(machine_id):
 RECENT_NAMES = 4
 
 
+def _about_codes(machine, codes):
+    """What the form shows under the alarm code for `codes` on `machine`: what fixed them before ("seen")
+    and the open issues the report may belong to ("already_open"; none without a machine)."""
+    return {
+        "seen": seen_before(codes=codes, machine=machine, limit=SEEN_BEFORE_IN_FORM),
+        "already_open": Issue.already_open(machine=machine, codes=codes) if machine else [],
+    }
+
+
 def _remember_name(request, name):
     if name:
         names = [n for n in request.session.get("reporter_names", []) if n.casefold() != name.casefold()]
@@ -71,8 +80,7 @@ def _machine_context(machine, form, request):
         "pending": list(pending),
         "open_issues": open_issues,
         "closed_issues": list(issues.exclude(status__in=OPEN_STATUSES)[:RECENTLY_CLOSED]),
-        "seen": seen_before(codes=codes or [], machine=machine, limit=SEEN_BEFORE_IN_FORM),
-        "already_open": Issue.already_open(machine=machine, codes=codes or []),
+        **_about_codes(machine, codes or []),
         "recent_names": request.session.get("reporter_names", []),
         "upload_max_mb": settings.UPLOAD_MAX_MB,
         "upload_max_bytes": max_bytes(),
@@ -209,8 +217,7 @@ def _code_from_photos(machine, attachments, *, typed):
     return {
         "fill_code": found[0],
         "form": ReportForm(initial={"alarm_codes": found[0]}),
-        "seen": seen_before(codes=found[:1], machine=machine, limit=SEEN_BEFORE_IN_FORM),
-        "already_open": Issue.already_open(machine=machine, codes=found[:1]),
+        **_about_codes(machine, found[:1]),
     }
 
 
@@ -256,13 +263,10 @@ def seen_before_panel(request):
     machine_id = _token(request.GET.get("machine"))
     if machine_id:
         machine = Machine.objects.filter(pk=machine_id).first()
-    seen = seen_before(codes=codes, machine=machine, limit=SEEN_BEFORE_IN_FORM)
     # With the panel, the offer to add the report to an open issue with the code (or that has the
     # machine down) follows the field too.
-    already_open = Issue.already_open(machine=machine, codes=codes) if machine else []
     response = render(request, "floor/_seen_before.html", {
-        "seen": seen, "codes": codes, "already_open": already_open, "machine": machine,
-        "oob_already_open": bool(machine),
+        **_about_codes(machine, codes), "codes": codes, "machine": machine, "oob_already_open": bool(machine),
     })
     return trigger_client_event(response, "typedcodes", {"text": text, "codes": read})
 
@@ -287,10 +291,6 @@ def issue_reported(request, pk):
 def outbox_token(request):
     """A fresh CSRF token for the tablet's outbox (static/js/outbox.js), which sends reports and remedies
     kept while the network was down from whatever page is open; being sent to sign in tells it to wait."""
-    if not any(request.user.has_perm(p) for p in OUTBOX_PERMISSIONS):
+    if not roles.uses_outbox(request.user):
         return HttpResponse("You may not send reports or remedies.", status=403)
     return JsonResponse({"csrfToken": get_token(request)})
-
-
-# Who sends forms through the tablet's outbox: whoever may report or record a remedy.
-OUTBOX_PERMISSIONS = ("floor.add_issue", "floor.add_remedy")

@@ -3,6 +3,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.urls import reverse
 
+from floor import roles
+
 
 @dataclass(frozen=True)
 class NavLink:
@@ -29,6 +31,12 @@ def navigation(request):
     here = request.resolver_match.url_name if request.resolver_match else None
     return {"navigation": [NavLink(label, reverse(name), here in current)
                            for label, name, permission, current in NAVIGATION if user.has_perm(permission)]}
+
+
+def outbox(request):
+    """Whether this person's pages carry the tablet's outbox (floor.roles.uses_outbox)."""
+    user = getattr(request, "user", None)
+    return {"uses_outbox": bool(user) and roles.uses_outbox(user)}
 
 
 def site_url(request):

@@ -160,6 +160,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "logbook_site.context_processors.navigation",
+                "logbook_site.context_processors.outbox",
                 "logbook_site.context_processors.site_url",
             ],
         },
