@@ -88,17 +88,20 @@ class ActionForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
 
 
-# Resolving an issue whose machine is stopped asks whether it runs again; yes unless told otherwise.
-MACHINE_RUNS = [("yes", "Yes, it runs again"), ("no", "No, it is still stopped")]
+class ResolvingForm(ActionForm):
+    """An action that may resolve the issue: resolving an issue whose machine is stopped asks whether it
+    runs again (Issue.set_status's machine_runs), yes unless told otherwise."""
 
-
-class StatusForm(ActionForm):
-    status = forms.ChoiceField(choices=Status.choices)
-    machine_runs = forms.ChoiceField(choices=MACHINE_RUNS, required=False)
+    machine_runs = forms.ChoiceField(label="Does the machine run again?", required=False, initial="yes",
+                                     choices=[("yes", "Yes, it runs again"), ("no", "No, it is still stopped")])
 
     @property
     def machine_runs_again(self):
         return self.cleaned_data.get("machine_runs") != "no"
+
+
+class StatusForm(ResolvingForm):
+    status = forms.ChoiceField(choices=Status.choices)
 
 
 class PriorityForm(ActionForm):
@@ -119,7 +122,7 @@ class RunnableForm(ActionForm):
     runs = forms.ChoiceField(choices=[("yes", "Running again"), ("no", "Stopped")])
 
 
-class RemedyForm(ActionForm):
+class RemedyForm(ResolvingForm):
     """What maintenance did. The page writes the form tag (its address is the issue's) and the version: the
     issue's as it is now, not the one sent, so that after a conflict the next save is at the fresh version.
 
@@ -140,8 +143,6 @@ class RemedyForm(ActionForm):
     resolve = forms.BooleanField(label="This fixed it: resolve the issue", required=False)
     # One token per filled-in form: sent again (a retry, the tablet's outbox), it records one remedy.
     token = forms.UUIDField(widget=forms.HiddenInput, required=False)
-    machine_runs = forms.ChoiceField(label="Does the machine run again?", choices=MACHINE_RUNS, required=False,
-                                     initial="yes")
 
     # The photos come with the form but not through it: the view checks each (floor/uploads.py) and stores
     # it with the remedy.
@@ -182,10 +183,6 @@ class RemedyForm(ActionForm):
         )
         if asking:
             form_style.ask_for(self.fields["description"])
-
-    @property
-    def machine_runs_again(self):
-        return self.cleaned_data.get("machine_runs") != "no"
 
 
 class LabelsForm(forms.Form):
