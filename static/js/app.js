@@ -200,8 +200,6 @@
       button.setAttribute("aria-pressed", fieldHolds(field, button.dataset.alarmCode) ? "true" : "false");
     });
   }
-  // A preview arriving (with its code buttons) shows at once which of its codes the field holds.
-  document.addEventListener("htmx:afterSettle", syncCodeButtons);
 
   function fieldHolds(field, code) {
     if (field.value.trim() === code) return true;
@@ -216,9 +214,20 @@
     var alarm = form.querySelector("input[name=category][value=alarm]");
     if (alarm) alarm.checked = true;
   }
+  // A preview arriving (with its code buttons) shows at once which of its codes the field holds, and a
+  // code filled in from it picks the kind.
   document.addEventListener("htmx:afterSettle", function () {
+    syncCodeButtons();
     if (document.querySelector("[data-filled-from-photo]")) pickAlarmCategory();
   });
+
+  // The names used on a shared tablet: the one in the field is shown pressed.
+  function syncNameButtons() {
+    var input = document.getElementById("id_reporter_name");
+    document.querySelectorAll("[data-reporter-name]").forEach(function (button) {
+      button.setAttribute("aria-pressed", input && button.dataset.reporterName === input.value ? "true" : "false");
+    });
+  }
 
   document.addEventListener("click", function (event) {
     var button = event.target.closest("[data-alarm-code]");
@@ -241,20 +250,14 @@
     }
     var name = event.target.closest("[data-reporter-name]");
     if (name) {
-      var input = document.getElementById("id_reporter_name");
-      input.value = name.dataset.reporterName;
-      document.querySelectorAll("[data-reporter-name]").forEach(function (other) {
-        other.setAttribute("aria-pressed", other === name ? "true" : "false");
-      });
+      document.getElementById("id_reporter_name").value = name.dataset.reporterName;
+      syncNameButtons();
       return;
     }
     if (event.target.closest("[data-print]")) window.print();
   });
   document.addEventListener("input", function (event) {
-    if (event.target.id !== "id_reporter_name") return;
-    document.querySelectorAll("[data-reporter-name]").forEach(function (button) {
-      button.setAttribute("aria-pressed", button.dataset.reporterName === event.target.value ? "true" : "false");
-    });
+    if (event.target.id === "id_reporter_name") syncNameButtons();
   });
 
   // The desk: "/" jumps to the search box, as in most tools people already know.

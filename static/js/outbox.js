@@ -285,5 +285,5 @@
   window.addEventListener("focus", flush);
   document.addEventListener("DOMContentLoaded", flush);
   setInterval(flush, RETRY_MS);
-  window.logbookOutbox = { flush: flush, entries: allEntries };
+  window.logbookOutbox = { flush: flush };
 })();

@@ -101,3 +101,24 @@ def test_photo_lost_to_a_wifi_drop_is_said(live_server, tablet, sign_in, operato
         files=[{"name": "photo.jpg", "mimeType": "image/jpeg", "buffer": images.photo()}]
     )
     tablet.get_by_text("No network: the photo photo.jpg is kept on this tablet").wait_for()
+
+
+def test_on_a_shared_tablet_the_next_person_taps_their_name(live_server, tablet, sign_in, operator, machine):
+    sign_in(tablet, operator)
+    tablet.goto(f"{live_server.url}/m/{machine.pk}/")
+    tablet.get_by_text("Mechanical", exact=True).tap()
+    tablet.get_by_text("Yes, still running").tap()
+    tablet.get_by_label("What happened?").fill("chip conveyor jammed")
+    tablet.get_by_label("Your name").fill("Lena")
+    tablet.get_by_role("button", name="Send report").tap()
+    tablet.wait_for_url("**/reported/")
+
+    tablet.goto(f"{live_server.url}/m/{machine.pk}/")
+    name = tablet.get_by_label("Your name")
+    assert name.input_value() == ""  # not the previous person's, silently
+    lena = tablet.get_by_role("button", name="Lena")
+    assert lena.get_attribute("aria-pressed") == "false"
+    lena.tap()
+    assert name.input_value() == "Lena" and lena.get_attribute("aria-pressed") == "true"
+    name.fill("Jonas")
+    assert lena.get_attribute("aria-pressed") == "false"
