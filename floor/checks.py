@@ -7,7 +7,7 @@ that touches a machine failing with a server error.
 """
 
 from django.conf import settings
-from django.core.checks import Error, Warning, register
+from django.core.checks import Error, Info, Warning, register
 from django.db import DatabaseError, connections
 from django.db.migrations.recorder import MigrationRecorder
 
@@ -112,5 +112,20 @@ def check_site_url(app_configs=None, **kwargs):
             "links printed with it lead nowhere.",
             hint="Set SITE_URL to the address tablets reach this server by, e.g. http://logbook.factory.lan.",
             id="floor.W010",
+        )
+    ]
+
+
+@register(deploy=True)
+def check_mail(app_configs=None, **kwargs):
+    """Without EMAIL_HOST nobody hears of a stopped machine by e-mail: say so where the deployment is checked."""
+    if settings.EMAIL_HOST:
+        return []
+    return [
+        Info(
+            "EMAIL_HOST is not set: notifications are not sent by e-mail (webhooks still are).",
+            hint="Set EMAIL_HOST (and EMAIL_PORT, EMAIL_USE_TLS, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, "
+                 "DEFAULT_FROM_EMAIL) to the plant's mail server.",
+            id="floor.I020",
         )
     ]

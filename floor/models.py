@@ -794,6 +794,9 @@ class IssueEvent(models.Model):
         AI_FAILED = "ai_failed", "AI failed"
         REMEDY_AI_DONE = "remedy_ai_done", "AI text of a remedy ready"
         REMEDY_AI_FAILED = "remedy_ai_failed", "AI failed on a remedy"
+        ESCALATED = "escalated", "Escalated"
+        NOTIFIED = "notified", "Notification sent"
+        NOTIFY_FAILED = "notify_failed", "Notification failed"
 
     issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -803,11 +806,17 @@ class IssueEvent(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    # Who is to be told about it is still to be worked out (floor/notify.py, fan_out): every event
+    # starts so, whichever way it was written, and the worker clears it once the deliveries exist.
+    notify_pending = models.BooleanField(default=True, editable=False)
 
     class Meta:
         db_table = "issues_issueevent"
         ordering = ["created_at", "id"]
-        indexes = [models.Index(fields=["issue", "created_at"], name="event_issue_created")]
+        indexes = [
+            models.Index(fields=["issue", "created_at"], name="event_issue_created"),
+            models.Index(fields=["id"], name="event_notify_pending", condition=Q(notify_pending=True)),
+        ]
 
     def __str__(self):
         return f"#{self.issue_id} {self.get_kind_display()}"
@@ -848,6 +857,12 @@ class IssueEvent(models.Model):
                 return f"Remedy rewritten by AI: {self.to_value}"
             case Kind.REMEDY_AI_FAILED:
                 return f"AI failed on a remedy: {self.to_value}"
+            case Kind.ESCALATED:
+                return f"Escalated: {self.to_value}"
+            case Kind.NOTIFIED:
+                return f"Told {self.to_value}"
+            case Kind.NOTIFY_FAILED:
+                return f"Could not tell {self.to_value}"
         return self.get_kind_display()
 
 
@@ -969,6 +984,242 @@ class IdempotentRequest(models.Model):
         db_table = "issues_idempotentrequest"
         constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotent_request_once")]
         indexes = [models.Index(fields=["created_at"], name="idempotent_request_created")]
+
+    def __str__(self):
+        return self.key
+
+
+# --- Who hears what (floor/notify.py works it out, floor/channels.py sends) ---------------------------
+class Notice(models.TextChoices):
+    """What a person can be told about."""
+
+    NEW_ISSUE = "new_issue", "New issue"
+    MACHINE_DOWN = "machine_down", "Machine down"
+    ASSIGNED = "assigned", "Issue assigned to me"
+    REMEDY = "remedy", "Remedy recorded"
+    RESOLVED = "resolved", "Issue resolved"
+    AI_FAILED = "ai_failed", "AI summary failed"
+    ESCALATED = "escalated", "Machine down and nobody answering (escalation)"
+    DAILY_SUMMARY = "daily_summary", "Daily summary"
+    TEST = "test", "Test message"
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", "E-mail"
+    WEBHOOK = "webhook", "Webhook (signed JSON)"
+    TEAMS = "teams", "Microsoft Teams (workflow webhook)"
+    SLACK = "slack", "Slack-compatible incoming webhook"
+    NTFY = "ntfy", "ntfy topic"
+
+
+WEBHOOK_CHANNELS = (Channel.WEBHOOK, Channel.TEAMS, Channel.SLACK, Channel.NTFY)
+
+
+def new_webhook_secret():
+    """A Standard Webhooks secret: whsec_ and 32 random bytes in base64."""
+    import base64
+
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+class Subscription(models.Model):
+    """What one person wants to hear, where: the notices, the departments or machines (none: all), and
+    the channel (their e-mail address, or a webhook URL). A person with no subscription at all hears
+    their role's defaults (floor/notify.py, DEFAULTS); one of their own, even an inactive one, replaces
+    them.
+
+    A webhook's secret signs every message the Standard Webhooks way; it is shown once, when it is made
+    or rotated (`rotate_secret`), and the previous one keeps signing beside it for ROTATION_OVERLAP so the
+    receiver can switch over."""
+
+    ROTATION_OVERLAP = timedelta(hours=24)
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="subscriptions")
+    name = models.CharField(max_length=100, blank=True, help_text="What it is for, e.g. “Teams: maintenance hall 2”.")
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.EMAIL)
+    notices = models.JSONField(default=list, help_text="What to tell: values of Notice.")
+    departments = models.ManyToManyField(Department, blank=True, db_constraint=False, related_name="+",
+                                         help_text="Only these departments (none: every department).")
+    machines = models.ManyToManyField(Machine, blank=True, db_constraint=False, related_name="+",
+                                      help_text="And these machines (none: as the departments say).")
+    url = models.URLField(max_length=500, blank=True, help_text="Where a webhook posts to.")
+    secret = models.CharField(max_length=100, blank=True, editable=False)
+    previous_secret = models.CharField(max_length=100, blank=True, editable=False)
+    previous_secret_until = models.DateTimeField(null=True, blank=True, editable=False)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        db_table = "issues_subscription"
+        ordering = ["user_id", "id"]
+
+    def __str__(self):
+        return self.name or f"{self.get_channel_display()} for {formats.person(self.user)}"
+
+    @property
+    def is_webhook(self):
+        return self.channel in WEBHOOK_CHANNELS
+
+    def covers(self, machine_id, department_id):
+        """Whether a notice about `machine_id` (in `department_id`) is for this subscription. Reads the
+        prefetched machines and departments."""
+        machine_ids = {m.pk for m in self.machines.all()}
+        department_ids = {d.pk for d in self.departments.all()}
+        if not machine_ids and not department_ids:
+            return True
+        return machine_id in machine_ids or (department_id is not None and department_id in department_ids)
+
+    def signing_secrets(self, now=None):
+        """The secrets a message is signed with now: the current one, and the previous one while the
+        rotation overlap lasts."""
+        now = now or timezone.now()
+        keys = [self.secret] if self.secret else []
+        if self.previous_secret and self.previous_secret_until and self.previous_secret_until > now:
+            keys.append(self.previous_secret)
+        return keys
+
+    def save(self, *args, **kwargs):
+        if self.is_webhook and not self.secret:
+            self.secret = new_webhook_secret()
+        super().save(*args, **kwargs)
+
+    def rotate_secret(self):
+        """A new secret; the old one signs beside it for ROTATION_OVERLAP. Returns the new secret, the
+        only time it is seen."""
+        with transaction.atomic():
+            fresh = type(self).objects.select_for_update().get(pk=self.pk)
+            fresh.previous_secret = fresh.secret
+            fresh.previous_secret_until = timezone.now() + self.ROTATION_OVERLAP
+            fresh.secret = new_webhook_secret()
+            fresh.save(update_fields=["secret", "previous_secret", "previous_secret_until"])
+        self.secret, self.previous_secret = fresh.secret, fresh.previous_secret
+        self.previous_secret_until = fresh.previous_secret_until
+        return fresh.secret
+
+
+class EscalationRule(models.Model):
+    """How long a department's stopped machine may wait unanswered (nobody assigned, still open) before
+    the managers are told, and how long after that they are told again. Departments without a rule
+    follow NOTIFY_ESCALATE_MINUTES and NOTIFY_ESCALATE_AGAIN_MINUTES; 0 minutes: never."""
+
+    department = models.OneToOneField(Department, on_delete=models.DO_NOTHING, db_constraint=False,
+                                      related_name="+")
+    first_after_minutes = models.PositiveIntegerField(default=15)
+    again_after_minutes = models.PositiveIntegerField(default=15)
+
+    class Meta:
+        db_table = "issues_escalationrule"
+
+    def __str__(self):
+        return f"Escalation in {self.department}"
+
+
+class Delivery(models.Model):
+    """One message to one channel about one thing (an event of an issue, a day's summary): the unit that
+    is sent, retried, logged and redelivered. `key` names what and where, so the same message is never
+    made twice however often the worker looks (a restart, a second worker). Its facts (`payload`) are
+    frozen when it is made: a retry or a redelivery says what was true then."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Waiting to send"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Gave up"
+        FOLDED = "folded", "Folded into an earlier message"
+
+    key = models.CharField(max_length=200, unique=True, editable=False)
+    notice = models.CharField(max_length=20, choices=Notice.choices)
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    # Who it is for (e-mail), or whose subscription it came from (webhooks).
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="+")
+    subscription = models.ForeignKey(Subscription, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="deliveries")
+    event = models.ForeignKey(IssueEvent, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    issue = models.ForeignKey(Issue, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries")
+    # An e-mail address, or the webhook's URL as it was when the message was made.
+    target = models.CharField(max_length=500)
+    # The same id on every try and on a redelivery: receivers drop what they have seen (webhook-id,
+    # and the mail's Message-ID).
+    message_id = models.UUIDField(default=uuid.uuid4, editable=False)
+    payload = models.JSONField(default=dict)
+    # Repeats of one alarm on one machine within NOTIFY_FOLD_MINUTES: one message, and a count on it.
+    fold_key = models.CharField(max_length=200, blank=True)
+    folded_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    folded_count = models.PositiveIntegerField(default=0)
+
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    # When a worker last took it up, and when its task was last queued (a lost task is queued again).
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    # Failed tries are repeated until then (about a day; a redelivery starts another day).
+    retry_until = models.DateTimeField(default=timezone.now)
+    last_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "issues_delivery"
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "deliveries"
+        indexes = [
+            models.Index(fields=["next_attempt_at"], name="delivery_due",
+                         condition=Q(state__in=["pending", "sending"])),
+            models.Index(fields=["fold_key", "created_at"], name="delivery_fold",
+                         condition=~Q(fold_key="")),
+            models.Index(fields=["subscription", "-created_at"], name="delivery_subscription"),
+            models.Index(fields=["user", "-created_at"], name="delivery_user"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_notice_display()} to {self.target_display}"
+
+    @property
+    def target_display(self):
+        """Where it went, without what a URL may carry as a secret (Teams' sig=, a token in the path)."""
+        if self.channel == Channel.EMAIL:
+            return self.target
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(self.target)
+        return f"{self.get_channel_display()} at {parts.hostname or '?'}"
+
+
+class DeliveryAttempt(models.Model):
+    """One try at sending a delivery: the delivery log."""
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="tries")
+    started_at = models.DateTimeField(default=timezone.now)
+    duration_ms = models.PositiveIntegerField(default=0)
+    ok = models.BooleanField(default=False)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_excerpt = models.CharField(max_length=500, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        db_table = "issues_deliveryattempt"
+        ordering = ["started_at", "id"]
+
+    def __str__(self):
+        return f"{'ok' if self.ok else 'failed'} at {self.started_at:%Y-%m-%d %H:%M:%S}"
+
+
+class ChannelHealth(models.Model):
+    """How one destination (the SMTP server, one webhook URL) has answered lately. While it fails, one
+    message at a time tries it (at `retry_at`) and the others wait: a dead or hanging endpoint costs one
+    timeout per try, not one per message, and never holds up the others."""
+
+    key = models.CharField(max_length=100, unique=True)
+    failures = models.PositiveIntegerField(default=0)
+    failing_since = models.DateTimeField(null=True, blank=True)
+    retry_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        db_table = "issues_channelhealth"
+        verbose_name_plural = "channel health"
 
     def __str__(self):
         return self.key

@@ -113,6 +113,15 @@ def polish_remedy(remedy_id):
     _write_ai_text(Remedy.objects.select_related("issue__machine"), remedy_id, _remedy_text)
 
 
+@task(queue_name="notifications")
+def deliver_task(delivery_id):
+    """One notification sent (floor/notify.py, deliver), on the notification lane's own queue: a slow
+    AI answer never holds up a stopped machine's message."""
+    from floor import notify
+
+    return notify.deliver(delivery_id)
+
+
 # Each kind of AI text and the task that writes it. The task names stay as they are: rows of the queue
 # name their task by its path.
 AI_TASKS = {Issue: summarise_issue, Remedy: polish_remedy}
@@ -124,15 +133,16 @@ class WorkerStopped(Exception):
 
 def fail_stalled_ai():
     """Give up on AI text that no worker is writing any more, for the worker's rounds: pending text
-    past ai.pending_limit() becomes failed with its reason, and the queue's rows of AI tasks still
-    marked running that long (their worker was killed: django-tasks-db never looks at them again)
-    become failed too. Returns how many issues, remedies and task rows were given up on."""
+    past ai.pending_limit() becomes failed with its reason, and the queue's rows of AI tasks (and of
+    notifications, whose deliveries floor/notify.py queues again itself) still marked running that long
+    (their worker was killed: django-tasks-db never looks at them again) become failed too. Returns how
+    many issues, remedies and task rows were given up on."""
     cutoff = timezone.now() - ai.pending_limit()
     error = WorkerStopped("The worker running this task stopped before it finished (still running past the AI "
                           "pending limit).")
     tasks = DBTaskResult.objects.filter(
         status=TaskResultStatus.RUNNING, started_at__lt=cutoff,
-        task_path__in=[t.module_path for t in AI_TASKS.values()],
+        task_path__in=[t.module_path for t in (*AI_TASKS.values(), deliver_task)],
     ).update(
         status=TaskResultStatus.FAILED,
         finished_at=timezone.now(),

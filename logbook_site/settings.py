@@ -269,8 +269,50 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 
 # --- Background tasks -------------------------------------------------------------------------------
-# AI work runs after the request in the task worker (`manage.py db_worker`), never inside it.
-TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# AI work runs after the request in the task worker (`manage.py db_worker`), never inside it; notifications
+# have a queue of their own, worked by the worker's notification lane (NOTIFY_WORKER_THREADS threads).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "notifications"]}}
+
+
+# --- Notifications (floor/notify.py decides, floor/channels.py sends) --------------------------------------
+# E-mail through Django's mail, under Django's own names. No EMAIL_HOST: no mail is sent, and the pages
+# and `manage.py check` say so.
+EMAIL_HOST = env.str("EMAIL_HOST", default="")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("Set EMAIL_USE_TLS (STARTTLS, usually port 587) or EMAIL_USE_SSL (port 465), not both.")
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Machine Logbook <logbook@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Seconds one SMTP conversation may take; a mail server that hangs is given up on and tried again later.
+EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=10.0)
+# Seconds one webhook post may take.
+NOTIFY_WEBHOOK_TIMEOUT = env.float("NOTIFY_WEBHOOK_TIMEOUT", default=10.0)
+# Webhooks to this machine itself (127.0.0.1, ::1) are refused unless allowed: a local ntfy, say.
+WEBHOOK_ALLOW_LOOPBACK = env.bool("WEBHOOK_ALLOW_LOOPBACK", default=False)
+# A stopped machine nobody has answered (still open, nobody assigned) is escalated to the managers after
+# this many minutes, and once more after as many again; per department in the admin (Escalation rules).
+# 0: never.
+NOTIFY_ESCALATE_MINUTES = env.int("NOTIFY_ESCALATE_MINUTES", default=15)
+NOTIFY_ESCALATE_AGAIN_MINUTES = env.int("NOTIFY_ESCALATE_AGAIN_MINUTES", default=15)
+# Repeats of one alarm on one machine within this many minutes make one message (with a count), not many.
+NOTIFY_FOLD_MINUTES = env.int("NOTIFY_FOLD_MINUTES", default=10)
+# The hour (0-23, TIME_ZONE) the managers' summary of the day before is sent.
+NOTIFY_SUMMARY_HOUR = env.int("NOTIFY_SUMMARY_HOUR", default=6)
+# Threads of each db_worker that send notifications, beside the one that does AI work; 0: this worker
+# sends none (another one does).
+NOTIFY_WORKER_THREADS = env.int("NOTIFY_WORKER_THREADS", default=4)
+for _name in ("NOTIFY_ESCALATE_MINUTES", "NOTIFY_ESCALATE_AGAIN_MINUTES", "NOTIFY_FOLD_MINUTES",
+              "NOTIFY_WORKER_THREADS"):
+    if globals()[_name] < 0:
+        raise ImproperlyConfigured(f"{_name} must be 0 or more.")
+if not 0 <= NOTIFY_SUMMARY_HOUR <= 23:
+    raise ImproperlyConfigured("NOTIFY_SUMMARY_HOUR must be an hour from 0 to 23.")
+if EMAIL_TIMEOUT <= 0 or NOTIFY_WEBHOOK_TIMEOUT <= 0:
+    raise ImproperlyConfigured("EMAIL_TIMEOUT and NOTIFY_WEBHOOK_TIMEOUT must be seconds above 0.")
 
 
 # --- OCR ---------------------------------------------------------------------------------------------

@@ -9,13 +9,20 @@ because floor comes before django_tasks_db in INSTALLED_APPS, takes the same arg
 
 - waits for a lost database, trying again after 1, 2, 4 … up to 30 seconds (--reconnect-wait-max),
   logs the loss and the return, and goes on where it stopped;
-- every few seconds gives up on AI text that no worker is writing any more (floor.tasks.fail_stalled_ai).
+- every few seconds gives up on AI text that no worker is writing any more (floor.tasks.fail_stalled_ai);
+- runs the notification lane beside it (NOTIFY_WORKER_THREADS, --notify-threads): a planner thread that
+  every half second works out who is told of what (floor.notify.fan_out) and every few seconds escalates
+  and tidies up (floor.notify.housekeeping), and that many threads sending the messages from their own
+  queue, so neither a slow AI answer nor a hanging webhook holds up a stopped machine's message. With
+  --batch there are no threads: the one worker does it all for the queues it was given.
 """
 
 import os
 import random
+import threading
 import time
 
+from django.conf import settings
 from django.core.management.base import CommandError
 from django.db import InterfaceError, OperationalError, close_old_connections, connections
 from django.utils.autoreload import DJANGO_AUTORELOAD_ENV, run_with_reloader
@@ -23,8 +30,8 @@ from django_tasks_db.management.commands import db_worker
 from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
 
-from floor import ai
-from floor.tasks import fail_stalled_ai
+from floor import ai, notify
+from floor.tasks import deliver_task, fail_stalled_ai
 
 # django-tasks-db's logger, whose level follows --verbosity: the worker's log stays one stream.
 log = db_worker.logger
@@ -35,15 +42,58 @@ DATABASE_LOST = (OperationalError, InterfaceError)
 RECONNECT_WAIT_FIRST = 1.0
 RECONNECT_WAIT_MAX = 30.0
 SWEEP_EVERY_MAX = 30.0
+NOTIFY_QUEUE = deliver_task.queue_name
+# How often the planner looks for events to tell people of, and for escalations and stalled messages.
+FAN_OUT_EVERY = 0.5
+HOUSEKEEPING_EVERY = 5.0
+
+
+def ai_sweep_every():
+    # Often enough that stalled text is given up on soon after the limit, rarely enough to cost nothing.
+    return min(SWEEP_EVERY_MAX, max(1.0, ai.pending_limit().total_seconds() / 4))
+
+
+NOTIFY_SWEEPS = [(notify.fan_out, FAN_OUT_EVERY), (notify.housekeeping, HOUSEKEEPING_EVERY)]
 
 
 class Worker(db_worker.Worker):
-    def __init__(self, *, reconnect_wait_max=RECONNECT_WAIT_MAX, **kwargs):
+    def __init__(self, *, reconnect_wait_max=RECONNECT_WAIT_MAX, sweeps=None, runs_tasks=True, **kwargs):
         super().__init__(**kwargs)
         self.reconnect_wait_max = reconnect_wait_max
-        # Often enough that stalled text is given up on soon after the limit, rarely enough to cost nothing.
-        self.sweep_every = min(SWEEP_EVERY_MAX, max(1.0, ai.pending_limit().total_seconds() / 4))
-        self._next_sweep = 0.0
+        # [(function, seconds between calls)], run between tasks.
+        self.sweeps = sweeps if sweeps is not None else [(fail_stalled_ai, ai_sweep_every())]
+        self.runs_tasks = runs_tasks
+        self._next_sweep = {}
+        self.lanes = []
+
+    def shutdown(self, signum, frame):
+        for lane in self.lanes:
+            lane.running = False  # each ends after the message it is sending
+        if not self.running:
+            os._exit(1)  # asked twice: now, whatever the threads are doing
+        super().shutdown(signum, frame)
+
+    def start_lanes(self, threads):
+        """The notification lane: a planner and `threads` senders on the notification queue, each a
+        worker of its own with its own database connection, ending when this one is stopped."""
+        common = dict(interval=min(self.interval, 0.5), batch=False, backend_name=self.backend_name,
+                      startup_delay=False, max_tasks=None, excluded_queue_names=[],
+                      reconnect_wait_max=self.reconnect_wait_max)
+        self.lanes = [Worker(queue_names=[NOTIFY_QUEUE], worker_id=f"{self.worker_id}-planner"[:64],
+                             sweeps=NOTIFY_SWEEPS, runs_tasks=False, **common)]
+        self.lanes += [Worker(queue_names=[NOTIFY_QUEUE], worker_id=f"{self.worker_id}-notify{n}"[:64], sweeps=[],
+                              **common) for n in range(threads)]
+        for n, lane in enumerate(self.lanes):
+            threading.Thread(target=lane.run, name=f"notify-{n}", daemon=False).start()
+
+    def run_with_lanes(self, threads):
+        if threads:
+            self.start_lanes(threads)
+        try:
+            self.run()
+        finally:
+            for lane in self.lanes:
+                lane.running = False
 
     def run(self):
         """django-tasks-db's loop (Worker.run in 0.13.0), with the rounds for stalled AI text and
@@ -65,6 +115,10 @@ class Worker(db_worker.Worker):
         """Sweep if due, then claim and run one task; sleep when there was none. True means stop."""
         close_old_connections()
         self._sweep_if_due()
+        if not self.runs_tasks:
+            if self.running:
+                time.sleep(self.interval)
+            return False
 
         tasks = DBTaskResult.objects.ready().filter(backend_name=self.backend_name)
         if not self.process_all_queues:
@@ -99,14 +153,15 @@ class Worker(db_worker.Worker):
         return False
 
     def _sweep_if_due(self):
-        if time.monotonic() < self._next_sweep:
-            return
-        self._next_sweep = time.monotonic() + self.sweep_every
-        try:
-            fail_stalled_ai()
-        except OperationalError as e:
-            if not is_locked_database_exception(e):
-                raise
+        for job, every in self.sweeps:
+            if time.monotonic() < self._next_sweep.get(job, 0.0):
+                continue
+            self._next_sweep[job] = time.monotonic() + every
+            try:
+                job()
+            except OperationalError as e:
+                if not is_locked_database_exception(e):
+                    raise
 
     def _wait_for_database(self, error):
         """Wait, longer each time, until the database answers again; the worker then goes on."""
@@ -123,7 +178,7 @@ class Worker(db_worker.Worker):
                 log.warning("The database is still unavailable: %s. Trying again in %.0f s.", _one_line(e), wait)
             else:
                 log.warning("The database is back after %.0f s; processing tasks again.", time.monotonic() - lost_at)
-                self._next_sweep = 0.0  # what stalled while it was away is looked at first
+                self._next_sweep = {}  # what stalled while it was away is looked at first
                 return
 
 
@@ -149,9 +204,14 @@ class Command(db_worker.Command):
             "--reconnect-wait-max", type=db_worker.valid_interval, default=RECONNECT_WAIT_MAX,
             help="Longest wait in seconds between tries to reach a lost database (default: %(default)r)",
         )
+        parser.add_argument(
+            "--notify-threads", type=int, default=settings.NOTIFY_WORKER_THREADS,
+            help="Threads sending notifications beside the tasks of --queue-name; 0: none "
+                 "(default: NOTIFY_WORKER_THREADS, %(default)r). Ignored with --batch.",
+        )
 
     def handle(self, *, verbosity, queue_name, interval, batch, backend_name, startup_delay, reload, max_tasks,
-               worker_id, exclude_queues, reconnect_wait_max, **options):
+               worker_id, exclude_queues, reconnect_wait_max, notify_threads, **options):
         # django-tasks-db's handle(), building this module's Worker.
         self.configure_logging(verbosity)
         if reload and batch:
@@ -161,7 +221,16 @@ class Command(db_worker.Command):
         excluded_queue_names = exclude_queues.split(",") if exclude_queues else []
         if excluded_queue_names and "*" not in queue_names:
             raise CommandError("--exclude-queues can only be used with --queue-name=*")
+        if notify_threads < 0:
+            raise CommandError("--notify-threads must be 0 or more.")
+        sweeps = [(fail_stalled_ai, ai_sweep_every())]
+        works_notifications = ("*" in queue_names and NOTIFY_QUEUE not in excluded_queue_names) or \
+            NOTIFY_QUEUE in queue_names
+        if batch and works_notifications:
+            sweeps += NOTIFY_SWEEPS  # no threads: this worker plans the messages it then sends
+        threads = 0 if batch else notify_threads
         worker = Worker(
+            sweeps=sweeps,
             queue_names=queue_names,
             interval=interval,
             batch=batch,
@@ -175,7 +244,7 @@ class Command(db_worker.Command):
         if reload:
             if os.environ.get(DJANGO_AUTORELOAD_ENV) == "true":
                 worker.configure_signals()  # only the reloaded child handles signals
-            run_with_reloader(worker.run)
+            run_with_reloader(worker.run_with_lanes, threads)
         else:
             worker.configure_signals()
-            worker.run()
+            worker.run_with_lanes(threads)
