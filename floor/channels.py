@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import httpx2
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail import EmailMultiAlternatives, mailers
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -34,7 +34,7 @@ USER_AGENT = "MachineLogbook-Webhooks/1"
 
 def mail_enabled():
     """E-mail is on once EMAIL_HOST is set; without it nothing is sent by mail (and the pages say so)."""
-    return bool(settings.EMAIL_HOST)
+    return settings.MAIL_ENABLED
 
 
 @dataclass(frozen=True)
@@ -287,7 +287,8 @@ def _send_mail(delivery, message):
     )
     email.attach_alternative(render_to_string("notify/email.html", context), "text/html")
     try:
-        with get_connection(timeout=settings.EMAIL_TIMEOUT) as connection:
+        # The default mailer (settings.MAILERS) holds the server, its login and MAIL_TIMEOUT.
+        with mailers.default as connection:
             connection.send_messages([email])
     except smtplib.SMTPRecipientsRefused as e:
         codes = [code for code, _ in e.recipients.values()]

@@ -119,7 +119,7 @@ def check_site_url(app_configs=None, **kwargs):
 @register(deploy=True)
 def check_mail(app_configs=None, **kwargs):
     """Without EMAIL_HOST nobody hears of a stopped machine by e-mail: say so where the deployment is checked."""
-    if settings.EMAIL_HOST:
+    if settings.MAIL_ENABLED:
         return []
     return [
         Info(

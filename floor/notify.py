@@ -354,7 +354,7 @@ def _take_turn(key, now):
     health = ChannelHealth.objects.filter(key=key).first()
     if health is None or not health.failures:
         return None
-    hold = now + timedelta(seconds=settings.NOTIFY_WEBHOOK_TIMEOUT + settings.EMAIL_TIMEOUT + 30)
+    hold = now + timedelta(seconds=settings.NOTIFY_WEBHOOK_TIMEOUT + settings.MAIL_TIMEOUT + 30)
     if ChannelHealth.objects.filter(pk=health.pk, failures__gt=0, retry_at__lte=now).update(retry_at=hold):
         return None  # this message is the probe
     health.refresh_from_db()
@@ -541,7 +541,7 @@ def requeue_stalled(*, now=None):
     """Deliveries stuck "sending" past any timeout (their worker was killed mid-send) go back to the
     queue, as do those due for minutes whose task never ran (it was lost). Returns how many."""
     now = now or timezone.now()
-    limit = timedelta(seconds=settings.NOTIFY_WEBHOOK_TIMEOUT + settings.EMAIL_TIMEOUT + 60)
+    limit = timedelta(seconds=settings.NOTIFY_WEBHOOK_TIMEOUT + settings.MAIL_TIMEOUT + 60)
     stalled = list(Delivery.objects.filter(state=Delivery.State.SENDING, claimed_at__lt=now - limit))
     Delivery.objects.filter(pk__in=[d.pk for d in stalled], state=Delivery.State.SENDING).update(
         state=Delivery.State.PENDING, next_attempt_at=now, claimed_at=None)

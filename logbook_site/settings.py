@@ -275,20 +275,33 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["d
 
 
 # --- Notifications (floor/notify.py decides, floor/channels.py sends) --------------------------------------
-# E-mail through Django's mail, under Django's own names. No EMAIL_HOST: no mail is sent, and the pages
-# and `manage.py check` say so.
-EMAIL_HOST = env.str("EMAIL_HOST", default="")
-EMAIL_PORT = env.int("EMAIL_PORT", default=25)
-EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
-EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
-if EMAIL_USE_TLS and EMAIL_USE_SSL:
+# E-mail through Django's mailers (MAILERS), configured from the environment under the names of Django's
+# own e-mail settings. No EMAIL_HOST: no mail is sent, and the pages and `manage.py check` say so.
+_email_host = env.str("EMAIL_HOST", default="")
+MAIL_ENABLED = bool(_email_host)
+_email_use_tls = env.bool("EMAIL_USE_TLS", default=False)
+_email_use_ssl = env.bool("EMAIL_USE_SSL", default=False)
+if _email_use_tls and _email_use_ssl:
     raise ImproperlyConfigured("Set EMAIL_USE_TLS (STARTTLS, usually port 587) or EMAIL_USE_SSL (port 465), not both.")
-EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
-EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+# Seconds one SMTP conversation may take; a mail server that hangs is given up on and tried again later.
+MAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=10.0)
+MAILERS = {
+    "default": {
+        "BACKEND": "django.core.mail.backends.smtp.EmailBackend" if MAIL_ENABLED
+        else "django.core.mail.backends.dummy.EmailBackend",
+        "OPTIONS": {
+            "host": _email_host,
+            "port": env.int("EMAIL_PORT", default=25),
+            "username": env.str("EMAIL_HOST_USER", default=""),
+            "password": env.str("EMAIL_HOST_PASSWORD", default=""),
+            "use_tls": _email_use_tls,
+            "use_ssl": _email_use_ssl,
+            "timeout": MAIL_TIMEOUT,
+        } if MAIL_ENABLED else {},
+    },
+}
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Machine Logbook <logbook@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
-# Seconds one SMTP conversation may take; a mail server that hangs is given up on and tried again later.
-EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=10.0)
 # Seconds one webhook post may take.
 NOTIFY_WEBHOOK_TIMEOUT = env.float("NOTIFY_WEBHOOK_TIMEOUT", default=10.0)
 # Webhooks to this machine itself (127.0.0.1, ::1) are refused unless allowed: a local ntfy, say.
@@ -311,7 +324,7 @@ for _name in ("NOTIFY_ESCALATE_MINUTES", "NOTIFY_ESCALATE_AGAIN_MINUTES", "NOTIF
         raise ImproperlyConfigured(f"{_name} must be 0 or more.")
 if not 0 <= NOTIFY_SUMMARY_HOUR <= 23:
     raise ImproperlyConfigured("NOTIFY_SUMMARY_HOUR must be an hour from 0 to 23.")
-if EMAIL_TIMEOUT <= 0 or NOTIFY_WEBHOOK_TIMEOUT <= 0:
+if MAIL_TIMEOUT <= 0 or NOTIFY_WEBHOOK_TIMEOUT <= 0:
     raise ImproperlyConfigured("EMAIL_TIMEOUT and NOTIFY_WEBHOOK_TIMEOUT must be seconds above 0.")
 
 

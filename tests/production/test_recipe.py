@@ -119,8 +119,15 @@ def test_missing_static_file_is_404_not_500(production):
 def test_deploy_check_is_clean_behind_https(production):
     # Behind a TLS proxy the address on the labels is an https one too.
     https_site = recipe.SITE_URL.replace("http://", "https://", 1)
-    result = production.manage("check", "--deploy", "--fail-level", "WARNING", HTTPS="true", SITE_URL=https_site)
+    result = production.manage("check", "--deploy", "--fail-level", "WARNING", HTTPS="true", SITE_URL=https_site,
+                               EMAIL_HOST="mail.factory.lan")
     assert "System check identified no issues" in result.stdout + result.stderr
+
+
+def test_deploy_check_says_when_mail_is_off(production):
+    result = production.manage("check", "--deploy", "--fail-level", "WARNING", EMAIL_HOST="")
+    assert result.returncode == 0  # not a fault: webhooks still notify
+    assert "floor.I020" in result.stdout + result.stderr
 
 
 @pytest.mark.browser

@@ -17,6 +17,7 @@ because floor comes before django_tasks_db in INSTALLED_APPS, takes the same arg
   --batch there are no threads: the one worker does it all for the queues it was given.
 """
 
+import logging
 import os
 import random
 import threading
@@ -65,6 +66,7 @@ class Worker(db_worker.Worker):
         self.runs_tasks = runs_tasks
         self._next_sweep = {}
         self.lanes = []
+        self.is_lane = False
 
     def shutdown(self, signum, frame):
         for lane in self.lanes:
@@ -84,6 +86,7 @@ class Worker(db_worker.Worker):
         self.lanes += [Worker(queue_names=[NOTIFY_QUEUE], worker_id=f"{self.worker_id}-notify{n}"[:64], sweeps=[],
                               **common) for n in range(threads)]
         for n, lane in enumerate(self.lanes):
+            lane.is_lane = True
             threading.Thread(target=lane.run, name=f"notify-{n}", daemon=False).start()
 
     def run_with_lanes(self, threads):
@@ -166,7 +169,10 @@ class Worker(db_worker.Worker):
     def _wait_for_database(self, error):
         """Wait, longer each time, until the database answers again; the worker then goes on."""
         lost_at, wait = time.monotonic(), RECONNECT_WAIT_FIRST
-        log.error("Lost the database: %s. Trying again in %.0f s.", _one_line(error), wait)
+        # The lane's threads wait for it too, each on its own connection; the main worker tells the log.
+        loud = not self.is_lane
+        log.log(logging.ERROR if loud else logging.DEBUG, "Lost the database: %s. Trying again in %.0f s.",
+                _one_line(error), wait)
         while self.running:
             _drop_connections()
             time.sleep(wait)
@@ -175,9 +181,11 @@ class Worker(db_worker.Worker):
                     connection.ensure_connection()
             except DATABASE_LOST as e:
                 wait = min(wait * 2, self.reconnect_wait_max)
-                log.warning("The database is still unavailable: %s. Trying again in %.0f s.", _one_line(e), wait)
+                log.log(logging.WARNING if loud else logging.DEBUG,
+                        "The database is still unavailable: %s. Trying again in %.0f s.", _one_line(e), wait)
             else:
-                log.warning("The database is back after %.0f s; processing tasks again.", time.monotonic() - lost_at)
+                log.log(logging.WARNING if loud else logging.DEBUG,
+                        "The database is back after %.0f s; processing tasks again.", time.monotonic() - lost_at)
                 self._next_sweep = {}  # what stalled while it was away is looked at first
                 return
 
