@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -122,3 +123,15 @@ def test_a_malformed_api_throttle_rate_stops_start_up_naming_it(tmp_path, rate):
 
 def test_an_api_throttle_rate_per_hour_is_taken(tmp_path):
     assert load_settings(tmp_path, API_THROTTLE_RATE="5000/hour").returncode == 0
+
+
+def test_every_variable_the_settings_read_is_in_the_readme_and_env_example():
+    root = Path(__file__).resolve().parent.parent
+    settings_text = (root / "logbook_site" / "settings.py").read_text()
+    names = set(re.findall(r'env(?:\.(?:str|int|bool|float|list|db_url))?\(\s*"([A-Z][A-Z0-9_]+)"', settings_text))
+    names |= set(re.findall(r'(?:_require|_at_least_one)\(\s*"([A-Z][A-Z0-9_]+)"', settings_text))
+    assert {"EMAIL_HOST", "NOTIFY_ESCALATE_MINUTES", "DATABASE_URL", "SECRET_KEY"} <= names
+    readme = (root / "README.md").read_text()
+    example = (root / "env_example.txt").read_text()
+    assert not sorted(n for n in names if f"`{n}`" not in readme and f"`{n}`," not in readme), "missing in README"
+    assert not sorted(n for n in names if not re.search(rf"\b{n}=", example)), "missing in env_example.txt"
