@@ -331,6 +331,11 @@ def deliver(delivery_id, *, now=None):
         return delivery.state if delivery else None
     health = health_key(delivery)
     wait = _take_turn(health, now)
+    if wait is not None and wait > delivery.retry_until:
+        # Its destination has failed all along: give up as its own tries would have.
+        _record(delivery, channels.Outcome(ok=False, error=_still_failing(health), permanent=True), health=None,
+                started=now)
+        return delivery.state
     if wait is not None:
         # Its destination is failing and another message is trying it: wait for that one's answer.
         Delivery.objects.filter(pk=delivery.pk).update(state=Delivery.State.PENDING, attempts=F("attempts") - 1,
@@ -346,6 +351,14 @@ def health_key(delivery):
     if delivery.channel == Channel.EMAIL:
         return "smtp"
     return "url:" + hashlib.sha256(delivery.target.encode()).hexdigest()[:24]
+
+
+def _still_failing(key):
+    health = ChannelHealth.objects.filter(key=key).first()
+    since = (f" since {timezone.localtime(health.failing_since):%Y-%m-%d %H:%M}"
+             if health and health.failing_since else "")
+    last = f": {health.last_error}" if health and health.last_error else ""
+    return f"Not tried: the destination has been failing{since}{last}"[:500]
 
 
 def _take_turn(key, now):
@@ -370,14 +383,16 @@ def _record(delivery, outcome, *, health, started):
         if outcome.ok:
             delivery.state, delivery.sent_at, delivery.last_error = Delivery.State.SENT, now, ""
             Delivery.objects.filter(pk=delivery.pk).update(state=delivery.state, sent_at=now, last_error="")
-            _healthy(health, now)
+            if health is not None:
+                _healthy(health, now)
             _on_timeline(delivery, IssueEvent.Kind.NOTIFIED)
             return
         delay = RETRY_DELAYS[min(delivery.attempts, len(RETRY_DELAYS)) - 1]
         if outcome.retry_after:
             delay = max(delay, timedelta(seconds=min(outcome.retry_after, 3600)))
         retry_at = now + delay
-        _failing(health, now, delay, outcome.error)
+        if health is not None:
+            _failing(health, now, outcome.error)
         if outcome.permanent or retry_at > delivery.retry_until:
             delivery.state = Delivery.State.FAILED
             Delivery.objects.filter(pk=delivery.pk).update(state=delivery.state, last_error=outcome.error[:500])
@@ -401,11 +416,13 @@ def _healthy(key, now):
         _enqueue_after_commit(waiting)
 
 
-def _failing(key, now, delay, error):
+def _failing(key, now, error):
+    """One more failure of destination `key`: the next message tries it after a wait that grows with its
+    failures in a row, at most PROBE_EVERY_MAX."""
     health, _ = ChannelHealth.objects.get_or_create(key=key)
     health.failures += 1
     health.failing_since = health.failing_since or now
-    health.retry_at = now + min(delay, PROBE_EVERY_MAX)
+    health.retry_at = now + min(RETRY_DELAYS[min(health.failures, len(RETRY_DELAYS)) - 1], PROBE_EVERY_MAX)
     health.last_error = error[:500]
     health.save()
 
