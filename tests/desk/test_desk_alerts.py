@@ -110,6 +110,16 @@ def test_resolved_with_the_machine_left_stopped_is_not_marked(client, maintenanc
     assert not marked(row(desk(client), issue))
 
 
+def test_the_page_loads_the_alert_module_and_its_sound_toggle(client, maintenance):
+    client.force_login(maintenance)
+    page = desk(client)
+    assert re.search(r'<script src="/static/js/alerts\.js[^"]*" defer></script>', page)
+    toggle = re.search(r"<button[^>]*data-sound-toggle[^>]*>", page).group()
+    assert 'aria-pressed="false"' in toggle and 'type="button"' in toggle
+    # Hidden until the script shows it: without JavaScript it would do nothing.
+    assert re.search(r"<div[^>]*data-desk-alerts hidden>", page)
+
+
 def test_the_mark_costs_no_query(client, maintenance, operator, machine, django_assert_num_queries,
                                  django_assert_max_num_queries):
     client.force_login(maintenance)
