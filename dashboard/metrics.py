@@ -24,7 +24,8 @@ How we count (the dashboard's "How we count" note says the same in plain words):
   stops in the period; none when it did not stop. Of the fleet: the machines' running time together
   divided by all stops. Calendar time: shift plans and planned maintenance are not known to us.
 - Machines down now: machines with an open issue (open, in progress, waiting for parts) that is marked
-  not runnable.
+  not runnable. Down since: the earliest machine_stopped_at of those issues. Just stopped (the wall
+  screen flashes it): down since less than JUST_STOPPED ago.
 - Top alarm codes: each alarm code counted once per issue reported in the period; the cumulative share
   is of all alarm codes of the period's issues (a Pareto chart).
 """
@@ -43,6 +44,10 @@ from django.utils import timezone
 from floor.models import OPEN_STATUSES, Category, Issue, Machine
 
 TOP_ALARM_CODES = 10
+# A stop this recent is news to the hall: the wall screen flashes it and lists it first. Long enough to be
+# seen at one of the screen's 30 s refreshes by someone who looks up now and then, short enough that only
+# the stop that just happened stands out.
+JUST_STOPPED = timedelta(minutes=3)
 
 
 # --- periods ----------------------------------------------------------------------------------------
@@ -191,8 +196,9 @@ class Now:
     oldest_open_at: datetime | None
     oldest_open_pk: int | None
     today: date
-    # The machines down now, longest first (wall screen only): [{machine_id, machine__name,
-    # machine__department__name, since (first stop of its open issues), reported, issues}].
+    # The machines down now (wall screen only), those just stopped first, then longest first:
+    # [{machine_id, machine__name, machine__department__name, since (first stop of its open issues),
+    # reported, issues, just_stopped}].
     down: list = field(default_factory=list)
 
 
@@ -229,13 +235,17 @@ def now_figures(*, now: datetime, department=None, with_down_list=False) -> Now:
         )
     result = Now(today=today, oldest_open_pk=oldest_pk, **figures)
     if with_down_list:
-        result.down = list(
+        down = list(
             _issues(department)
             .filter(is_open, is_runnable=False, machine__isnull=False)
             .values("machine_id", "machine__name", "machine__department__name")
             .annotate(since=Min("machine_stopped_at"), reported=Min("reported_at"), issues=Count("pk"))
             .order_by("since", "machine__name")
         )
+        for row in down:
+            row["just_stopped"] = row["since"] is not None and row["since"] > now - JUST_STOPPED
+        # Just stopped first: the wall shows the first few rows only, and the newest stop sorts last.
+        result.down = sorted(down, key=lambda row: not row["just_stopped"])
     return result
 
 

@@ -79,3 +79,44 @@ def test_no_chart_label_is_clipped_on_a_wide_screen(live_server, screen, sign_in
     shown = page.evaluate("() => [...document.querySelectorAll('svg[aria-labelledby] text')].map(t => t.textContent)")
     assert "T-01 Okuma LB3000" in shown  # a name that fits stays whole
     assert any(text.startswith("5X-03 DMG Mori") for text in shown)
+
+
+def _wait_for_refresh(tv):
+    tv.evaluate("document.getElementById('wall-body').dataset.before = ''")
+    tv.locator("#wall-body:not([data-before])").wait_for()
+
+
+def test_a_machine_that_just_stopped_flashes_once_then_stays_marked(live_server, tv, manager, operator, machine,
+                                                                   other_machine, monkeypatch):
+    monkeypatch.setattr(views, "WALL_POLL_SECONDS", 1)
+    link = DisplayLink.objects.create(name="Hall A, by the door", created_by=manager)
+    report_issue(machine=machine, category="alarm", is_runnable=False, by=operator, description="stopped")
+    tv.goto(f"{live_server.url}/dashboard/wall/{link.token}/")
+    first = tv.locator("[data-just-stopped]").filter(has_text=machine.name)
+    assert first.get_by_text("Just stopped").is_visible()
+    assert "wall-flash" in first.get_attribute("class")
+    assert first.evaluate("e => getComputedStyle(e).animationName") == "wall-flash"
+
+    # The next refreshes bring the same stop: marked still, but it does not flash again.
+    _wait_for_refresh(tv)
+    assert first.get_by_text("Just stopped").is_visible()
+    assert "wall-flash" not in first.get_attribute("class")
+
+    # Another machine stops: that one flashes.
+    report_issue(machine=other_machine, category="alarm", is_runnable=False, by=operator, description="stopped")
+    second = tv.locator("[data-just-stopped]").filter(has_text=other_machine.name)
+    second.wait_for()
+    assert "wall-flash" in second.get_attribute("class")
+    assert "wall-flash" not in first.get_attribute("class")
+
+
+def test_a_screen_that_asks_for_less_motion_shows_the_mark_without_flashing(live_server, screen, manager, operator,
+                                                                           machine):
+    link = DisplayLink.objects.create(name="Hall A, by the door", created_by=manager)
+    report_issue(machine=machine, category="alarm", is_runnable=False, by=operator, description="stopped")
+    tv = screen(1920, 1080)
+    tv.emulate_media(reduced_motion="reduce")
+    tv.goto(f"{live_server.url}/dashboard/wall/{link.token}/")
+    row = tv.locator("[data-just-stopped]")
+    assert row.get_by_text("Just stopped").is_visible()
+    assert row.evaluate("e => getComputedStyle(e).animationName") == "none"

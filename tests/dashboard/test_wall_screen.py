@@ -1,10 +1,13 @@
 """Display links: managers create and revoke them; the wall screen works with the link alone."""
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
+from dashboard import metrics, views
 from dashboard.models import DisplayLink
 from floor.reporting import report_issue
 
@@ -127,3 +130,73 @@ def test_the_wall_refresh_gets_its_body_and_then_304s(client, link, machine, dja
 def test_wall_screen_query_count_is_fixed(client, link, machine, django_assert_max_num_queries):
     with django_assert_max_num_queries(7):
         client.get(wall(link))
+
+
+# --- a machine that just stopped -----------------------------------------------------------------------
+def down_rows(page):
+    """The "Down now" list's rows, as the server wrote them."""
+    section = re.search(r'<section aria-labelledby="down-heading".*?</section>', page, re.DOTALL).group()
+    return re.findall(r"<li .*?</li>", section, re.DOTALL)
+
+
+def stop(machine, by, ago):
+    return report_issue(machine=machine, category="alarm", is_runnable=False, by=by, description="stopped",
+                        reported_at=timezone.now() - ago)
+
+
+def test_a_machine_that_just_stopped_flashes_and_is_marked(client, link, machine, operator):
+    stop(machine, operator, timedelta(seconds=20))
+    (row,) = down_rows(client.get(wall(link)).content.decode())
+    assert machine.name in row
+    assert "Just stopped" in row  # in words, once the flash is over too
+    assert re.search(r'class="wall-flash[ "]', row)
+    assert f'data-just-stopped="{machine.pk}-' in row
+
+
+def test_a_stop_older_than_a_few_minutes_is_only_down(client, link, machine, operator):
+    stop(machine, operator, metrics.JUST_STOPPED + timedelta(seconds=30))
+    (row,) = down_rows(client.get(wall(link)).content.decode())
+    assert machine.name in row
+    assert "Just stopped" not in row and "wall-flash" not in row and "data-just-stopped" not in row
+
+
+def test_another_issue_on_a_machine_already_down_is_not_a_new_stop(client, link, machine, other_machine,
+                                                                    operator):
+    stop(machine, operator, timedelta(hours=1))
+    stop(machine, operator, timedelta(seconds=10))
+    stop(other_machine, operator, timedelta(seconds=10))
+    just, already = down_rows(client.get(wall(link)).content.decode())
+    assert other_machine.name in just and "Just stopped" in just
+    assert machine.name in already and "Just stopped" not in already and "1 h" in already
+
+
+def test_a_machine_that_ran_again_and_stopped_on_a_new_issue_just_stopped(client, link, machine, operator,
+                                                                         maintenance):
+    earlier = stop(machine, operator, timedelta(hours=1))
+    earlier.set_runnable(True, by=maintenance)  # running again, the issue still open
+    stop(machine, operator, timedelta(seconds=10))
+    (row,) = down_rows(client.get(wall(link)).content.decode())
+    assert "Just stopped" in row
+
+
+def test_the_machine_that_just_stopped_comes_first_when_the_list_is_cut(client, link, department, machine,
+                                                                        operator):
+    from floor.models import Machine
+
+    for n in range(views.WALL_DOWN_ROWS + 2):
+        stop(Machine.objects.create(name=f"L-{n:02} long down", department=department), operator,
+             timedelta(hours=2, minutes=n))
+    stop(machine, operator, timedelta(minutes=1))
+    page = client.get(wall(link)).content.decode()
+    rows = down_rows(page)
+    assert len(rows) == views.WALL_DOWN_ROWS
+    assert machine.name in rows[0] and "Just stopped" in rows[0]
+    assert f"L-{views.WALL_DOWN_ROWS + 1:02} long down" in rows[1]  # then the others, longest first, as before
+    assert "and 3 more" in page
+
+
+def test_the_refresh_carries_the_mark(client, link, machine, operator):
+    stop(machine, operator, timedelta(seconds=5))
+    page = client.get(wall(link), headers=BODY).content.decode()
+    assert page.strip().startswith('<main id="wall-body"')
+    assert "Just stopped" in down_rows(page)[0]
