@@ -1,13 +1,24 @@
-"""The desk's forms: its filters (all in the URL), the actions on one issue, the labels' department."""
+"""The desk's forms: its filters (all in the URL), the actions on one issue, the labels' department, and what
+a person hears (their notification subscriptions)."""
 
 import uuid
 from datetime import date
+from urllib.parse import urlsplit
 
 from crispy_forms.layout import HTML, Div
 from django import forms
 
-from floor import form_style, formats
-from floor.models import Category, Department, Machine, Priority, Status
+from floor import channels, form_style, formats
+from floor.models import (
+    WEBHOOK_CHANNELS,
+    Category,
+    Department,
+    Machine,
+    Notice,
+    Priority,
+    Status,
+    Subscription,
+)
 
 
 class FilterDayField(forms.DateField):
@@ -197,3 +208,125 @@ class LabelsForm(forms.Form):
             self, "department", form_style.button("Show", style="btn-secondary"),
             form_method="get", form_action="labels", form_class="flex flex-wrap items-end gap-3",
         )
+
+
+# --- notifications ----------------------------------------------------------------------------------
+# Everything a person can choose to hear; the test message only "Send a test" sends.
+NOTICE_CHOICES = [(value, label) for value, label in Notice.choices if value != Notice.TEST]
+
+
+def subscription_problems(*, channel, url, user, yours=True):
+    """What keeps a subscription of `user` from reaching them, as {field name: message}: the one set of
+    rules of the notifications page and of the admin. A webhook needs a URL this server may post to
+    (floor.channels.check_destination, which looks up the name); e-mail takes no URL and needs the
+    person's address, which only an administrator sets. `yours`: the person reads it themselves."""
+    if channel in WEBHOOK_CHANNELS:
+        if not url:
+            return {"url": "A webhook needs the URL to post to."}
+        try:
+            channels.check_destination(url)
+        except channels.Refused as e:
+            return {"url": str(e)}
+        return {}
+    problems = {}
+    if url:
+        problems["url"] = "E-mail goes to an address, not to a URL: leave the URL empty, or choose a webhook."
+    if user is not None and not user.email:
+        who = "You have" if yours else f"{formats.person(user)} has"
+        problems["channel"] = (f"{who} no e-mail address in Machine Logbook, so e-mail cannot arrive. An "
+                               "administrator sets it in the admin (Users); until then choose a webhook.")
+    return problems
+
+
+def check_subscription(form, user, *, yours=True):
+    """Add subscription_problems to a subscription form's fields; a channel or URL already refused by its
+    own field is not judged again."""
+    data = form.cleaned_data
+    if "channel" not in data or form.has_error("url"):
+        return
+    for name, message in subscription_problems(channel=data["channel"], url=data.get("url", ""), user=user,
+                                               yours=yours).items():
+        form.add_error(name, message)
+
+
+class MachineChoiceField(forms.ModelMultipleChoiceField):
+    """Machines named with their department: asset tags repeat across halls."""
+
+    def label_from_instance(self, machine):
+        return f"{machine.name} · {machine.department.name}" if machine.department_id else machine.name
+
+
+class SubscriptionForm(forms.ModelForm):
+    """One way a person hears: what about, where from (departments, machines), and by which channel.
+    The page writes the form tag (a new subscription and a change post to different addresses)."""
+
+    # What was ticked is said beside the boxes, not by a browser bubble on the first one.
+    use_required_attribute = False
+
+    notices = forms.MultipleChoiceField(
+        label="Tell me about", choices=NOTICE_CHOICES, widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Tick at least one thing to hear about."},
+    )
+    departments = forms.ModelMultipleChoiceField(
+        queryset=Department.objects.all(), required=False, widget=forms.CheckboxSelectMultiple,
+        help_text="Only what happens there. None ticked and no machine either: every machine.",
+    )
+    machines = MachineChoiceField(
+        queryset=Machine.objects.select_related("department"), required=False, widget=forms.CheckboxSelectMultiple,
+        help_text="These machines too, whatever their department.",
+    )
+
+    class Meta:
+        model = Subscription
+        fields = ["name", "channel", "url", "notices", "departments", "machines", "active"]
+        labels = {"url": "Webhook URL", "active": "Active (untick to pause it)"}
+        help_texts = {
+            "url": "Teams: the workflow's “When a Teams webhook request is received” URL. Slack-compatible: the "
+                   "incoming webhook's URL. ntfy: the topic's URL. Webhook: your receiver's; every post is signed.",
+        }
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        # A webhook's URL is not drawn into the form again: it can carry a token of its own (Teams' sig=).
+        # Left empty, it stays as it is.
+        self.kept_url = self.instance.url if self.instance.pk and self.instance.is_webhook else ""
+        if self.kept_url:
+            self.initial["url"] = ""
+            host = urlsplit(self.kept_url).hostname or "?"
+            self.fields["url"].help_text = f"Now a URL at {host}: it stays as it is unless you type a new one."
+        self.fields["channel"].widget.attrs["class"] = "w-full"
+        self.helper = form_style.TouchFormHelper(
+            self,
+            "name",
+            "channel",
+            # Hidden while e-mail is chosen, unless it has an error to show (logbook_site/styles/app.css).
+            form_style.Field("url", wrapper_class="webhook-only"),
+            form_style.Field("notices", choices_class="grid gap-x-4 sm:grid-cols-2 lg:grid-cols-1 xl:grid-cols-2"),
+            "departments",
+            form_style.Field("machines", choices_class="max-h-72 overflow-y-auto"),
+            "active",
+            form_style.button("Save changes" if self.instance.pk else "Add subscription"),
+            form_tag=False,
+        )
+
+    def clean_url(self):
+        url = self.cleaned_data["url"]
+        if not url and self.kept_url and self.cleaned_data.get("channel") in WEBHOOK_CHANNELS:
+            return self.kept_url
+        return url
+
+    def clean(self):
+        cleaned = super().clean()
+        check_subscription(self, self.user)
+        return cleaned
+
+    def save(self, commit=True):
+        self.instance.user = self.user
+        return super().save(commit)
+
+
+class SubscriptionActiveForm(forms.Form):
+    """Pause a subscription or let it send again."""
+
+    active = forms.TypedChoiceField(choices=[("yes", "Resume"), ("no", "Pause")], coerce=lambda v: v == "yes")

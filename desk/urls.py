@@ -18,4 +18,13 @@ urlpatterns = [
     path("issues/<int:pk>/ai/rerun/", views.issue_ai_rerun, name="issue_ai_rerun"),
     path("remedies/<int:pk>/ai/", views.remedy_ai, name="remedy_ai"),
     path("remedies/<int:pk>/ai/rerun/", views.remedy_ai_rerun, name="remedy_ai_rerun"),
+    # What each person hears: their subscriptions and the log of what was sent to them.
+    path("notifications/", views.notifications, name="notifications"),
+    path("notifications/<int:pk>/", views.subscription_change, name="subscription"),
+    path("notifications/<int:pk>/active/", views.subscription_active, name="subscription_active"),
+    path("notifications/<int:pk>/test/", views.subscription_test, name="subscription_test"),
+    path("notifications/<int:pk>/secret/", views.subscription_secret, name="subscription_secret"),
+    path("notifications/<int:pk>/delete/", views.subscription_delete, name="subscription_delete"),
+    path("notifications/deliveries/<int:pk>/", views.delivery_row, name="delivery_row"),
+    path("notifications/deliveries/<int:pk>/redeliver/", views.delivery_redeliver, name="delivery_redeliver"),
 ]

@@ -1,37 +1,56 @@
 """
 The maintenance desk: the queue of issues with its filters and export, the issue page with its actions
-and the polling of its AI text, and the machines' QR labels.
+and the polling of its AI text, the machines' QR labels, and each person's notifications (what they hear,
+their subscriptions, the log of what was sent to them).
 """
 
 import csv
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from urllib.parse import urlsplit
 
 import segno
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.db.models import Case, F, IntegerField, Prefetch, Value, When
+from django.db.models import Case, F, IntegerField, Prefetch, Q, Value, When
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 from django.utils.safestring import mark_safe
-from django.views.decorators.http import require_POST, require_safe
-from django_htmx.http import HTMX_STOP_POLLING
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+from django_htmx.http import HTMX_STOP_POLLING, push_url, reswap, retarget
 
-from desk.forms import AssignForm, DeskFilterForm, LabelsForm, PriorityForm, RemedyForm, RunnableForm, StatusForm
-from floor import formats
+from desk.forms import (
+    AssignForm,
+    DeskFilterForm,
+    LabelsForm,
+    PriorityForm,
+    RemedyForm,
+    RunnableForm,
+    StatusForm,
+    SubscriptionActiveForm,
+    SubscriptionForm,
+)
+from floor import channels, formats, notify
 from floor.models import (
     URGENCY,
     AIState,
+    Channel,
+    Delivery,
     InvalidTransition,
     Issue,
     IssueAlarmCode,
     IssueEvent,
     Machine,
+    Notice,
     Priority,
     Remedy,
     StaleIssue,
     Status,
+    Subscription,
 )
 from floor.reporting import RemedyNeeded, change_status, record_remedy
 from floor.roles import assignees
@@ -484,3 +503,239 @@ def labels(request):
     return render(request, "desk/labels.html", {"form": form, "sheets": sheets, "department": department,
                                                 "machine": machine, "per_sheet": LABELS_PER_SHEET})
 
+
+
+# --- notifications ----------------------------------------------------------------------------------
+# Everyone at the desk manages what they hear themselves, and only that: their own subscriptions and the
+# deliveries made for them. Another person's answer 404, as if they did not exist.
+NOTIFICATIONS_PERMISSION = "floor.view_desk"
+LOG_SIZE = 50
+# A delivery due within POLL_SOON (a test, a first try) is polled every POLL_FAST seconds, so its outcome
+# shows within seconds; one waiting longer for its next try (its endpoint failing) every POLL_SLOW: a day
+# of retries must not mean a request every 2 s from every open page.
+POLL_SOON = timedelta(minutes=1)
+POLL_FAST, POLL_SLOW = 2, 30
+UNDER_WAY = (Delivery.State.PENDING, Delivery.State.SENDING)
+REDELIVERABLE = (Delivery.State.SENT, Delivery.State.FAILED)
+
+
+@dataclass(frozen=True)
+class SubscriptionRow:
+    """A subscription as the page says it: what about, where from, and where it goes (a webhook by its
+    host only: the rest of its URL may carry a token, as Teams' sig= does)."""
+
+    subscription: Subscription
+    notices: list
+    where: str
+    host: str
+
+
+def _subscription_row(subscription):
+    known = dict(Notice.choices)
+    places = [d.name for d in subscription.departments.all()] + [m.name for m in subscription.machines.all()]
+    return SubscriptionRow(
+        subscription=subscription,
+        notices=[known.get(n, n) for n in subscription.notices],
+        where=", ".join(places) if places else "Every machine",
+        host=(urlsplit(subscription.url).hostname or "") if subscription.is_webhook else "",
+    )
+
+
+def _get_subscription_for_user(request, pk):
+    return get_object_or_404(Subscription.objects.filter(user=request.user), pk=pk)
+
+
+def _deliveries_for(user):
+    """The deliveries a person sees: those made for them (their e-mail) and for their subscriptions."""
+    return Delivery.objects.filter(Q(user=user) | Q(subscription__user=user)).prefetch_related("tries")
+
+
+def _get_delivery_for_user(request, pk):
+    delivery = get_object_or_404(_deliveries_for(request.user), pk=pk)
+    delivery.poll_every = _poll_every(delivery, timezone.now())
+    return delivery
+
+
+def _poll_every(delivery, now):
+    """Seconds between the row's polls while it is under way, else None (it is not polled)."""
+    if delivery.state not in UNDER_WAY:
+        return None
+    return POLL_FAST if delivery.next_attempt_at <= now + POLL_SOON else POLL_SLOW
+
+
+def notifications_context(request, *, form=None, **extra):
+    user = request.user
+    overview = notify.overview(user)
+    now = timezone.now()
+    deliveries = list(_deliveries_for(user)[:LOG_SIZE])
+    for delivery in deliveries:
+        delivery.poll_every = _poll_every(delivery, now)
+    known = dict(Notice.choices)
+    context = {
+        "overview": overview,
+        "rows": [_subscription_row(s) for s in overview.subscriptions],
+        "defaults": [known.get(n, n) for n in overview.defaults],
+        "all_paused": bool(overview.subscriptions) and not any(s.active for s in overview.subscriptions),
+        "form": form or SubscriptionForm(user=user),
+        "editing": None,
+        "deliveries": deliveries,
+        "log_size": LOG_SIZE,
+        "redeliverable": REDELIVERABLE,
+        "overlap_hours": round(Subscription.ROTATION_OVERLAP.total_seconds() / 3600),
+    }
+    context.update(extra)
+    return context
+
+
+def _notifications_response(request, status=200, **extra):
+    template = "desk/notifications.html"
+    # The Change links push their address: going back to it after the cache is gone asks for the whole page.
+    if request.htmx and not request.htmx.history_restore_request:
+        template += "#notifications-main"
+    response = render(request, template, notifications_context(request, **extra), status=status)
+    if "secret" in extra:
+        # The secret is in this answer and nowhere else: no cache, no back-forward copy keeps it.
+        add_never_cache_headers(response)
+    return response
+
+
+def _done(request, text, *, show=None):
+    """After a change: a plain form post goes back to the page (Post/Redirect/Get), at `show` if that is
+    a part of it ("#deliveries"); htmx gets the fresh fragment with the message and the page's address (an
+    edit was at the subscription's), scrolled to `show` ("window": the top, where the message is). Without
+    `show` it stays where it was: a button's outcome shows beside the button."""
+    if request.htmx:
+        response = push_url(_notifications_response(request, done=text), reverse("notifications"))
+        return reswap(response, f"outerHTML show:{show}:top") if show else response
+    messages.success(request, text)
+    return redirect(reverse("notifications") + (show if show and show.startswith("#") else ""))
+
+
+def _with_secret(request, subscription, secret, *, text, rotated=False):
+    """A webhook's new signing secret is shown in the answer to the post that made it, and never again:
+    it is not put in the session or a message to survive a redirect, so this answer is the page itself,
+    with the secret at its top."""
+    response = _notifications_response(request, done=text, secret=secret, secret_of=subscription, rotated=rotated)
+    return reswap(push_url(response, reverse("notifications")), "outerHTML show:window:top") if request.htmx \
+        else response
+
+
+def _saved(request, subscription, *, had_secret, text):
+    if subscription.is_webhook and subscription.secret and not had_secret:
+        return _with_secret(request, subscription, subscription.secret, text=text)
+    return _done(request, text, show="window")
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@permission_required(NOTIFICATIONS_PERMISSION, raise_exception=True)
+def notifications(request):
+    """What the person hears now, their subscriptions (a new one is added here) and the delivery log."""
+    if request.method != "POST":
+        return _notifications_response(request)
+    form = SubscriptionForm(request.POST, user=request.user)
+    if not form.is_valid():
+        return _notifications_response(request, status=400, form=form)
+    subscription = form.save()
+    return _saved(request, subscription, had_secret=False, text=f"Subscription “{subscription}” added.")
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@permission_required(NOTIFICATIONS_PERMISSION, raise_exception=True)
+def subscription_change(request, pk):
+    """The notifications page with one subscription's form filled in, to change it."""
+    subscription = _get_subscription_for_user(request, pk)
+    # Said in the form's heading as it is saved, not as typed into a form that was refused.
+    editing = {"pk": subscription.pk, "name": str(subscription)}
+    if request.method != "POST":
+        return _notifications_response(request, form=SubscriptionForm(instance=subscription, user=request.user),
+                                       editing=editing)
+    had_secret = bool(subscription.secret)
+    form = SubscriptionForm(request.POST, instance=subscription, user=request.user)
+    if not form.is_valid():
+        return _notifications_response(request, status=400, form=form, editing=editing)
+    subscription = form.save()
+    return _saved(request, subscription, had_secret=had_secret, text=f"Subscription “{subscription}” saved.")
+
+
+@require_POST
+@permission_required(NOTIFICATIONS_PERMISSION, raise_exception=True)
+def subscription_active(request, pk):
+    subscription = _get_subscription_for_user(request, pk)
+    form = SubscriptionActiveForm(request.POST)
+    if not form.is_valid():
+        return _notifications_response(request, status=400, problem="Say whether to pause or resume it.")
+    active = form.cleaned_data["active"]
+    Subscription.objects.filter(pk=subscription.pk).update(active=active)
+    return _done(request, f"“{subscription}” sends again." if active else
+                 f"“{subscription}” paused: nothing is sent through it until you resume it.")
+
+
+@require_POST
+@permission_required(NOTIFICATIONS_PERMISSION, raise_exception=True)
+def subscription_delete(request, pk):
+    subscription = _get_subscription_for_user(request, pk)
+    name = str(subscription)
+    subscription.delete()
+    left = Subscription.objects.filter(user=request.user).exists()
+    return _done(request, f"Subscription “{name}” deleted." + ("" if left else " You hear your role's default again."))
+
+
+@require_POST
+@permission_required(NOTIFICATIONS_PERMISSION, raise_exception=True)
+def subscription_test(request, pk):
+    """A test message through the subscription, shown in the log as it goes."""
+    subscription = _get_subscription_for_user(request, pk)
+    if subscription.channel == Channel.EMAIL and not channels.mail_enabled():
+        problem = "E-mail is off on this server (EMAIL_HOST is not set): a test by e-mail cannot be sent."
+    elif subscription.channel == Channel.EMAIL and not request.user.email:
+        problem = ("You have no e-mail address in Machine Logbook, so a test by e-mail cannot arrive. An "
+                   "administrator sets it in the admin (Users).")
+    else:
+        problem = ""
+    if problem:
+        return _notifications_response(request, status=400, problem=problem)
+    notify.send_test(subscription, by=request.user)
+    return _done(request, f"A test is on its way through “{subscription}”: the delivery log shows how it went.",
+                 show="#deliveries")
+
+
+@require_POST
+@permission_required(NOTIFICATIONS_PERMISSION, raise_exception=True)
+def subscription_secret(request, pk):
+    """A new signing secret for a webhook (Subscription.rotate_secret); the old one signs beside it a while."""
+    subscription = _get_subscription_for_user(request, pk)
+    if not subscription.is_webhook:
+        return _notifications_response(request, status=400, problem="Only a webhook has a signing secret.")
+    secret = subscription.rotate_secret()
+    return _with_secret(request, subscription, secret, rotated=True,
+                        text=f"New signing secret for “{subscription}”.")
+
+
+@require_safe
+@permission_required(NOTIFICATIONS_PERMISSION, raise_exception=True)
+def delivery_row(request, pk):
+    """One row of the delivery log; polled while it is under way. 286 once it is sent or failed, which
+    stops the polling."""
+    delivery = _get_delivery_for_user(request, pk)
+    status = 200 if delivery.poll_every else HTMX_STOP_POLLING
+    return render(request, "desk/notifications.html#delivery", {"delivery": delivery,
+                                                                 "redeliverable": REDELIVERABLE}, status=status)
+
+
+@require_POST
+@permission_required(NOTIFICATIONS_PERMISSION, raise_exception=True)
+def delivery_redeliver(request, pk):
+    """Send a delivery again, with the same message id (notify.redeliver)."""
+    delivery = _get_delivery_for_user(request, pk)
+    if delivery.state not in REDELIVERABLE:
+        response = _notifications_response(request, status=400,
+                                           problem="Only a message that was sent or given up on can be sent again.")
+        # The button asked for its row; the answer is the page's fragment, with the reason at its top.
+        return reswap(retarget(response, "#notifications-main"), "outerHTML") if request.htmx else response
+    notify.redeliver(delivery)
+    if request.htmx:
+        delivery = _get_delivery_for_user(request, pk)
+        return render(request, "desk/notifications.html#delivery", {"delivery": delivery,
+                                                                     "redeliverable": REDELIVERABLE})
+    messages.success(request, f"{delivery} is sent again.")
+    return redirect(reverse("notifications") + "#deliveries")

@@ -1,26 +1,35 @@
 from django import forms
 from django.contrib import admin, messages
 
+from desk.forms import NOTICE_CHOICES, check_subscription
+from floor import notify
 from floor.models import (
     TRANSITIONS,
     APIKey,
     Attachment,
+    ChannelHealth,
+    Delivery,
+    DeliveryAttempt,
     Department,
+    EscalationRule,
     InvalidTransition,
     Issue,
     IssueAlarmCode,
     IssueEvent,
     Machine,
+    Notice,
     Occurrence,
     Remedy,
     StaleIssue,
     Status,
+    Subscription,
 )
 from floor.uploads import delete_attachment
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    """The factory's ERP owns machines and departments: we show them and never write them."""
+    """Rows shown here and never written here: the factory's ERP owns machines and departments; the
+    sending of notifications keeps the delivery log and the channels' health."""
 
     def has_add_permission(self, request):
         return False
@@ -238,3 +247,152 @@ class APIKeyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# --- notifications ------------------------------------------------------------------------------------
+class SubscriptionAdminForm(forms.ModelForm):
+    """A subscription as the notifications page makes one, for anyone, with the page's rules
+    (desk.forms.subscription_problems): a webhook to a URL this server may post to, e-mail to a person who
+    has an address."""
+
+    notices = forms.MultipleChoiceField(choices=NOTICE_CHOICES, widget=forms.CheckboxSelectMultiple)
+
+    class Meta:
+        model = Subscription
+        fields = ["user", "name", "channel", "url", "notices", "departments", "machines", "active"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("user"):
+            check_subscription(self, cleaned["user"], yours=False)
+        return cleaned
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(admin.ModelAdmin):
+    """What each person hears, as their notifications page shows it. A webhook's secret is never shown
+    here: it is shown once when it is made (on saving a new webhook) or rotated (the action), in a message."""
+
+    form = SubscriptionAdminForm
+    list_display = ["user", "name", "channel", "notice_list", "active"]
+    list_select_related = ["user"]
+    list_filter = ["channel", "active"]
+    search_fields = ["name", "user__username", "user__first_name", "user__last_name", "user__email"]
+    autocomplete_fields = ["user"]
+    filter_horizontal = ["departments", "machines"]
+    readonly_fields = ["created_at", "previous_secret_until"]
+    actions = ["send_test", "rotate_secret"]
+
+    @admin.display(description="notices")
+    def notice_list(self, subscription):
+        known = dict(Notice.choices)
+        return ", ".join(known.get(n, n) for n in subscription.notices)
+
+    def save_model(self, request, obj, form, change):
+        had_secret = bool(obj.pk and Subscription.objects.filter(pk=obj.pk).exclude(secret="").exists())
+        super().save_model(request, obj, form, change)
+        if obj.is_webhook and obj.secret and not had_secret:
+            _show_secret(request, obj, obj.secret)
+
+    @admin.action(description="Send a test through the selected subscriptions", permissions=["change"])
+    def send_test(self, request, queryset):
+        sent = [notify.send_test(subscription, by=request.user) for subscription in queryset.select_related("user")]
+        self.message_user(request, f"{len(sent)} test message{'s' if len(sent) != 1 else ''} on the way; "
+                                   "Deliveries shows how each went.", messages.SUCCESS)
+
+    @admin.action(description="Rotate the secret of the selected webhooks", permissions=["change"])
+    def rotate_secret(self, request, queryset):
+        skipped = 0
+        for subscription in queryset:
+            if not subscription.is_webhook:
+                skipped += 1
+                continue
+            _show_secret(request, subscription, subscription.rotate_secret(), rotated=True)
+        if skipped:
+            self.message_user(request, f"{skipped} e-mail subscription{'s' if skipped != 1 else ''} left as "
+                                       f"{'they were' if skipped != 1 else 'it was'}: e-mail has no secret.",
+                              messages.INFO)
+
+
+def _show_secret(request, subscription, secret, *, rotated=False):
+    overlap = round(Subscription.ROTATION_OVERLAP.total_seconds() / 3600)
+    messages.warning(
+        request,
+        f"The {'new ' if rotated else ''}signing secret of “{subscription}” ({subscription.user}) is {secret} — copy "
+        "it now into the receiver, which verifies the webhook-id, webhook-timestamp and webhook-signature headers "
+        "with it: it is not shown again."
+        + (f" The old secret keeps signing beside it for {overlap} h." if rotated else ""),
+    )
+
+
+class EscalationRuleForm(forms.ModelForm):
+    class Meta:
+        model = EscalationRule
+        fields = ["department", "first_after_minutes", "again_after_minutes"]
+        labels = {"first_after_minutes": "First after (minutes)", "again_after_minutes": "Again after (minutes)"}
+        help_texts = {
+            "first_after_minutes": "How long a stopped machine may wait with nobody assigned before the managers "
+                                   "are told. 0: never.",
+            "again_after_minutes": "How long after that they are told once more. 0: not again.",
+        }
+
+
+@admin.register(EscalationRule)
+class EscalationRuleAdmin(admin.ModelAdmin):
+    """How long a department's stopped machine may wait unanswered before the managers are told; the
+    departments without a rule follow NOTIFY_ESCALATE_MINUTES and NOTIFY_ESCALATE_AGAIN_MINUTES."""
+
+    form = EscalationRuleForm
+    list_display = ["department", "first_after_minutes", "again_after_minutes"]
+    list_select_related = ["department"]
+
+
+class DeliveryAttemptInline(ReadOnlyInline, admin.TabularInline):
+    model = DeliveryAttempt
+    fields = ["started_at", "ok", "duration_ms", "status_code", "response_excerpt", "error"]
+    readonly_fields = fields
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(ReadOnlyAdmin):
+    """The delivery log, read-only: deliveries are made by the worker (floor/notify.py) and changed only by
+    sending them. "Redeliver" sends one again with the same message id, as the notifications page does.
+    A webhook's URL is shown by its host only: the rest may carry a token (Teams' sig=)."""
+
+    list_display = ["key", "notice", "channel", "target_display", "state", "attempts", "created_at", "sent_at",
+                    "last_error"]
+    list_filter = ["state", "channel", "notice", "created_at"]
+    search_fields = ["key", "=user__username", "last_error"]
+    date_hierarchy = "created_at"
+    fields = ["key", "notice", "channel", "target_display", "user", "subscription", "issue", "event", "message_id",
+              "state", "attempts", "created_at", "next_attempt_at", "retry_until", "sent_at", "last_error",
+              "folded_into", "folded_count", "payload"]
+    readonly_fields = fields
+    inlines = [DeliveryAttemptInline]
+    actions = ["redeliver"]
+    show_full_result_count = False
+
+    @admin.display(description="target")
+    def target_display(self, delivery):
+        return delivery.target_display
+
+    def has_redeliver_permission(self, request):
+        # The page is read-only for everyone (no change permission here); sending again is for those who
+        # hold the model's change permission.
+        return request.user.has_perm("floor.change_delivery")
+
+    @admin.action(description="Redeliver the selected deliveries (same message id)", permissions=["redeliver"])
+    def redeliver(self, request, queryset):
+        done = [notify.redeliver(d) for d in queryset.filter(state__in=[Delivery.State.SENT, Delivery.State.FAILED])]
+        self.message_user(request, f"{len(done)} sent again; those still waiting or sending were left as they are.",
+                          messages.SUCCESS)
+
+
+@admin.register(ChannelHealth)
+class ChannelHealthAdmin(ReadOnlyAdmin):
+    """How each destination (the mail server, each webhook URL by its hash) has answered lately."""
+
+    list_display = ["key", "failures", "failing_since", "retry_at", "last_error"]
+    list_filter = [("failing_since", admin.EmptyFieldListFilter)]
+    fields = list_display
+    readonly_fields = list_display

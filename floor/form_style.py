@@ -15,6 +15,7 @@ The forms drawn by hand, and why, are listed in the README ("Forms").
 from crispy_forms import layout
 from crispy_forms.bootstrap import StrictButton
 from crispy_forms.helper import FormHelper
+from crispy_forms.utils import TEMPLATE_PACK
 from django import forms
 from django.core.exceptions import ImproperlyConfigured
 from django.forms.widgets import Input
@@ -25,8 +26,11 @@ BORDER, ASKING_BORDER = "border-slate-300", "border-amber-500"
 CONTROL = "min-h-12 rounded-lg border-2 border-slate-300 bg-white px-3 text-lg aria-[invalid=true]:border-red-500"
 
 # First match wins: a checkbox is an Input too. Widths of number inputs and selects are the form's.
+# Several checkboxes (CheckboxSelectMultiple) get the look of one on each of their boxes.
+CHECKBOX = "h-6 w-6 flex-none accent-brand-600"
 WIDGET_CLASSES = [
-    (forms.CheckboxInput, "h-6 w-6 flex-none accent-brand-600"),
+    (forms.CheckboxInput, CHECKBOX),
+    (forms.CheckboxSelectMultiple, CHECKBOX),
     (forms.Textarea, CONTROL + " block w-full py-2"),
     (forms.Select, CONTROL),
     (forms.NumberInput, CONTROL),
@@ -43,10 +47,21 @@ FIELD_TEMPLATE = "floor/_form_field.html"
 
 
 class Field(layout.Field):
-    """A field with settings of its own in a layout (`wrapper_class`: the classes of the <div> around it),
-    drawn in the same look. crispy-forms' own Field brings its template pack's field template with it."""
+    """A field with settings of its own in a layout (`wrapper_class`: the classes of the <div> around it;
+    `choices_class`: those of the box around the choices of several checkboxes), drawn in the same look.
+    crispy-forms' own Field brings its template pack's field template with it."""
 
     template = FIELD_TEMPLATE
+
+    def __init__(self, *fields, choices_class=None, **kwargs):
+        super().__init__(*fields, **kwargs)
+        self.choices_class = choices_class
+
+    def render(self, form, context, template_pack=TEMPLATE_PACK, extra_context=None, **kwargs):
+        extra_context = dict(extra_context or {})
+        if self.choices_class:
+            extra_context["choices_class"] = self.choices_class
+        return super().render(form, context, template_pack, extra_context=extra_context, **kwargs)
 
 
 class TouchFormHelper(FormHelper):

@@ -20,6 +20,7 @@ NAVIGATION = [
     ("Desk", "desk", "floor.view_desk", {"desk"}),
     ("QR labels", "labels", "floor.print_labels", {"labels"}),
     ("Dashboard", "dashboard", "floor.view_dashboard", {"dashboard", "display_links"}),
+    ("Notifications", "notifications", "floor.view_desk", {"notifications", "subscription"}),
 ]
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from dashboard import views as dashboard_views
 from dashboard.models import DisplayLink
-from floor.models import Issue
+from floor.models import Channel, Delivery, DeliveryAttempt, Issue, Notice, Subscription
 from floor.reporting import record_remedy, report_issue
 from tests import images
 
@@ -135,6 +135,46 @@ def test_desk_pages_as_maintenance_at_a_desktop(live_server, desktop, sign_in, a
     desktop.goto(f"{live_server.url}/api/docs/")
     desktop.get_by_text("/api/issues/{id}/update_status/").first.wait_for()
     axe.run(desktop, "API docs")
+    axe.assert_clean()
+
+
+def test_the_notifications_page_as_maintenance(live_server, desktop, sign_in, axe, operator, maintenance, machine,
+                                              other_machine, settings):
+    settings.MAIL_ENABLED = False  # the page says so
+    _factory(operator, maintenance, machine, other_machine)
+    sign_in(desktop, maintenance)
+    desktop.goto(f"{live_server.url}/notifications/")
+    desktop.get_by_text("You hear the default for your role").wait_for()
+    axe.run(desktop, "notifications, the role's default")
+
+    desktop.get_by_label("Name").fill("Hall 2 receiver")
+    desktop.get_by_label("Channel").select_option("webhook")
+    desktop.get_by_label("Webhook URL").fill("http://169.254.169.254/latest")
+    desktop.get_by_role("button", name="Add subscription").click()
+    desktop.get_by_text("a cloud metadata address").wait_for()
+    axe.run(desktop, "notifications, form errors")
+
+    desktop.get_by_label("Webhook URL").fill("https://receiver.plant.example/hooks")
+    desktop.get_by_label("Machine down", exact=True).check()
+    desktop.get_by_role("button", name="Add subscription").click()
+    desktop.locator("[data-secret]").wait_for()
+    axe.run(desktop, "notifications, a webhook's secret shown")
+
+    subscription = Subscription.objects.get()
+    failed = Delivery.objects.create(key="a11y", notice=Notice.MACHINE_DOWN, channel=Channel.WEBHOOK, user=maintenance,
+                                     subscription=subscription, target=subscription.url, state=Delivery.State.FAILED,
+                                     attempts=1, last_error="The endpoint answered 503 Service Unavailable")
+    DeliveryAttempt.objects.create(delivery=failed, duration_ms=412, status_code=503, response_excerpt="upstream down",
+                                   error="The endpoint answered 503 Service Unavailable")
+    desktop.get_by_role("button", name="Send a test through Hall 2 receiver").click()
+    desktop.locator("[data-state=pending]").wait_for()
+    desktop.get_by_text("Tries (1)").click()
+    axe.run(desktop, "notifications, the log with a test under way and a failed message's tries")
+
+    desktop.get_by_role("link", name="Change Hall 2 receiver").click()
+    desktop.get_by_role("heading", name="Change “Hall 2 receiver”").wait_for()
+    desktop.get_by_text("Delete…").click()
+    axe.run(desktop, "notifications, changing a subscription")
     axe.assert_clean()
 
 

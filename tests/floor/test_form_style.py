@@ -11,7 +11,7 @@ from django.template import engines
 from django.test import RequestFactory
 
 from dashboard.forms import DisplayLinkForm, PeriodForm
-from desk.forms import RemedyForm
+from desk.forms import RemedyForm, SubscriptionForm
 from floor import form_style
 from desk.forms import LabelsForm
 
@@ -32,10 +32,11 @@ FORMS = [
     lambda: DisplayLinkForm(),
     lambda: PeriodForm({}),
     lambda: LabelsForm(),
+    lambda: SubscriptionForm(user=None),
 ]
 
 
-@pytest.mark.parametrize("make", FORMS, ids=["remedy", "display link", "period", "labels"])
+@pytest.mark.parametrize("make", FORMS, ids=["remedy", "display link", "period", "labels", "subscription"])
 def test_a_form_drawn_twice_is_drawn_the_same(make):
     """crispy-tailwind's field template adds its classes to the widget each time it draws it."""
     form = make()
@@ -43,7 +44,7 @@ def test_a_form_drawn_twice_is_drawn_the_same(make):
     assert first == second
 
 
-@pytest.mark.parametrize("make", FORMS, ids=["remedy", "display link", "period", "labels"])
+@pytest.mark.parametrize("make", FORMS, ids=["remedy", "display link", "period", "labels", "subscription"])
 def test_every_control_is_touch_sized_and_keeps_the_focus_outline(make):
     page = draw(make())
     for control in controls(page):
@@ -100,3 +101,15 @@ def test_crispy_forms_own_field_is_refused_in_a_layout():
 
     with pytest.raises(ImproperlyConfigured):
         Form()
+
+
+def test_several_checkboxes_are_a_fieldset_named_by_its_legend_with_touch_sized_lines(department):
+    form = SubscriptionForm({"notices": []}, user=None)
+    form.is_valid()
+    page = draw(form)
+    fieldset = re.search(r'<fieldset aria-describedby="id_notices_error">\s*<legend[^>]*>Tell me about</legend>', page)
+    assert fieldset, page
+    assert re.search(r'<label for="id_notices_0" class="flex min-h-12 items-center gap-3"><input type="checkbox" '
+                     r'name="notices" value="new_issue" class="h-6 w-6 flex-none accent-brand-600"', page)
+    assert 'id="id_notices_error"' in page and "Tick at least one thing to hear about." in page
+    assert f'value="{department.pk}"' in page  # the departments' boxes, drawn the same way

@@ -7,7 +7,7 @@ from django.urls import get_resolver, reverse
 
 from dashboard.models import DisplayLink
 from floor import roles
-from floor.models import Attachment, Machine
+from floor.models import Attachment, Channel, Delivery, Machine, Notice, Subscription
 from floor.reporting import record_remedy, report_issue
 from tests import images
 
@@ -67,6 +67,9 @@ PAGES = {
     "labels":            (403,      "ok",        "ok",    403),
     "dashboard":         (403,      403,         "ok",    403),
     "display_links":     (403,      403,         "ok",    403),
+    "notifications":     (403,      "ok",        "ok",    403),
+    "subscription":      (403,      "ok",        "ok",    403),
+    "delivery_row":      (403,      "ok",        "ok",    403),
 }
 ACTIONS = {
     #  action (POST)        operator  maintenance  manager  outsider
@@ -82,7 +85,27 @@ ACTIONS = {
     "remedy_ai_rerun":     (403,      "ok",        "ok",    403),
     "display_links":       (403,      403,         "ok",    403),
     "revoke_display_link": (403,      403,         "ok",    403),
+    "notifications":       (403,      "ok",        "ok",    403),  # adding a subscription
+    "subscription":        (403,      "ok",        "ok",    403),
+    "subscription_active": (403,      "ok",        "ok",    403),
+    "subscription_test":   (403,      "ok",        "ok",    403),
+    "subscription_secret": (403,      "ok",        "ok",    403),
+    "subscription_delete": (403,      "ok",        "ok",    403),
+    "delivery_redeliver":  (403,      "ok",        "ok",    403),
 }
+# A person's own subscription and delivery, for the pages and actions that take one: another person's
+# answer 404 (tests/desk/test_notifications_page.py).
+HOOK = "https://receiver.plant.example/hooks"
+
+
+def _own(user):
+    subscription, _ = Subscription.objects.get_or_create(
+        user=user, defaults={"channel": Channel.WEBHOOK, "url": HOOK, "notices": [Notice.RESOLVED]})
+    delivery, _ = Delivery.objects.get_or_create(
+        key=f"roles/{user.pk}", defaults={"notice": Notice.TEST, "channel": Channel.WEBHOOK, "user": user,
+                                          "subscription": subscription, "target": HOOK,
+                                          "state": Delivery.State.FAILED})
+    return {"subscription": subscription, "delivery": delivery}
 # Open to anyone: signing in and out, and the wall screen (its token is the credential; see
 # tests/dashboard/test_wall_screen.py).
 OPEN = {"login", "logout", "wall_screen"}
@@ -125,8 +148,10 @@ def things(machine, operator, maintenance, manager, settings, tmp_path):
             "machine": machine}
 
 
-def _url(name, things):
+def _url(name, things, user=None):
     issue, machine = things["issue"], things["machine"]
+    # Someone not signed in is sent away before any lookup: any number will do.
+    own = _own(user) if user is not None else {"subscription": Subscription(pk=1), "delivery": Delivery(pk=1)}
     return {
         "home": lambda: reverse("home"),
         "machine_list": lambda: reverse("machine_list"),
@@ -156,6 +181,14 @@ def _url(name, things):
         "issue_ai_rerun": lambda: reverse("issue_ai_rerun", args=[issue.pk]),
         "remedy_ai_rerun": lambda: reverse("remedy_ai_rerun", args=[things["remedy"].pk]),
         "revoke_display_link": lambda: reverse("revoke_display_link", args=[things["link"].pk]),
+        "notifications": lambda: reverse("notifications"),
+        "subscription": lambda: reverse("subscription", args=[own["subscription"].pk]),
+        "subscription_active": lambda: reverse("subscription_active", args=[own["subscription"].pk]),
+        "subscription_test": lambda: reverse("subscription_test", args=[own["subscription"].pk]),
+        "subscription_secret": lambda: reverse("subscription_secret", args=[own["subscription"].pk]),
+        "subscription_delete": lambda: reverse("subscription_delete", args=[own["subscription"].pk]),
+        "delivery_row": lambda: reverse("delivery_row", args=[own["delivery"].pk]),
+        "delivery_redeliver": lambda: reverse("delivery_redeliver", args=[own["delivery"].pk]),
     }[name]()
 
 
@@ -175,6 +208,13 @@ def _post_data(name, things):
         "remedy_ai_rerun": {},
         "display_links": {"name": "Hall B"},
         "revoke_display_link": {},
+        "notifications": {"channel": "webhook", "url": HOOK, "notices": ["resolved"]},
+        "subscription": {"channel": "webhook", "url": HOOK, "notices": ["resolved", "remedy"]},
+        "subscription_active": {"active": "no"},
+        "subscription_test": {},
+        "subscription_secret": {},
+        "subscription_delete": {},
+        "delivery_redeliver": {},
     }[name]
 
 
@@ -188,14 +228,14 @@ def test_who_may_open_each_page(client, users, things, name, role, expected):
     if name not in APP_URL_NAMES:
         pytest.skip(f"{name} is not routed")
     client.force_login(users[role])
-    status = client.get(_url(name, things)).status_code
+    status = client.get(_url(name, things, users[role])).status_code
     assert status == 403 if expected == 403 else status in (200, 286, 302), status
 
 
 @pytest.mark.parametrize("name, role, expected", _matrix(ACTIONS))
 def test_who_may_do_each_action(client, users, things, name, role, expected):
     client.force_login(users[role])
-    status = client.post(_url(name, things), _post_data(name, things)).status_code
+    status = client.post(_url(name, things, users[role]), _post_data(name, things)).status_code
     # Allowed: the action ran (200, or 302 after a plain form post), never refused or failed.
     assert status == 403 if expected == 403 else status in (200, 302), status
 
@@ -210,11 +250,11 @@ def test_anonymous_visitors_are_sent_to_sign_in(client, things, name):
 
 def test_the_navigation_offers_each_role_its_pages(client, users, things):
     links = {"Machines": reverse("machine_list"), "Desk": reverse("desk"), "QR labels": reverse("labels"),
-             "Dashboard": reverse("dashboard")}
+             "Dashboard": reverse("dashboard"), "Notifications": reverse("notifications")}
     offered = {
         "operator": {"Machines"},
-        "maintenance": {"Machines", "Desk", "QR labels"},
-        "manager": {"Machines", "Desk", "QR labels", "Dashboard"},
+        "maintenance": {"Machines", "Desk", "QR labels", "Notifications"},
+        "manager": {"Machines", "Desk", "QR labels", "Dashboard", "Notifications"},
     }
     for role, expected in offered.items():
         client.force_login(users[role])
