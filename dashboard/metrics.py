@@ -196,9 +196,9 @@ class Now:
     oldest_open_at: datetime | None
     oldest_open_pk: int | None
     today: date
-    # The machines down now (wall screen only), those just stopped first, then longest first:
-    # [{machine_id, machine__name, machine__department__name, since (first stop of its open issues),
-    # reported, issues, just_stopped}].
+    # The machines down now, longest first (the wall screen's list, the daily summary): [{machine_id,
+    # machine__name, machine__department__name, since (first stop of its open issues), reported, issues,
+    # just_stopped}].
     down: list = field(default_factory=list)
 
 
@@ -235,17 +235,15 @@ def now_figures(*, now: datetime, department=None, with_down_list=False) -> Now:
         )
     result = Now(today=today, oldest_open_pk=oldest_pk, **figures)
     if with_down_list:
-        down = list(
+        result.down = list(
             _issues(department)
             .filter(is_open, is_runnable=False, machine__isnull=False)
             .values("machine_id", "machine__name", "machine__department__name")
             .annotate(since=Min("machine_stopped_at"), reported=Min("reported_at"), issues=Count("pk"))
             .order_by("since", "machine__name")
         )
-        for row in down:
+        for row in result.down:
             row["just_stopped"] = row["since"] is not None and row["since"] > now - JUST_STOPPED
-        # Just stopped first: the wall shows the first few rows only, and the newest stop sorts last.
-        result.down = sorted(down, key=lambda row: not row["just_stopped"])
     return result
 
 

@@ -258,10 +258,14 @@ def wall_screen(request, token):
     period = metrics.period_ending(now=now, days=WALL_DAYS)
     per_day, reported, previous = metrics.issues_per_day(period=period, department=department)
     timeline = metrics.downtime_timeline(now=now, days=TIMELINE_DAYS, department=department, machines=9)
+    now_figures = metrics.now_figures(now=now, department=department, with_down_list=True)
+    # Just stopped first, then longest first: the wall lists the first WALL_DOWN_ROWS only, where the newest
+    # stop would otherwise be the one left out.
+    now_figures.down.sort(key=lambda row: not row["just_stopped"])
     context = {
         "link": link,
         "department": department,
-        "now_figures": metrics.now_figures(now=now, department=department, with_down_list=True),
+        "now_figures": now_figures,
         "updated_at": now,
         "poll_seconds": WALL_POLL_SECONDS,
         # Sized for a 1920 x 1080 TV read from across a hall: about 28 px text.

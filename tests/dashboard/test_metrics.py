@@ -1,7 +1,7 @@
 """Every figure of the dashboard on a hand-made data set with known answers (tests/dashboard/factory.py),
 on SQLite and on PostgreSQL alike."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -48,6 +48,17 @@ def test_now_tiles_count_open_issues_machines_down_today_and_the_oldest(week, ma
     assert now.oldest_open_pk == week["i4"].pk
     assert now.oldest_open_at == at(9, 6)
     assert [(row["machine_id"], row["since"]) for row in now.down] == [(other_machine.pk, at(9, 6))]
+
+
+def test_a_stop_that_began_less_than_a_few_minutes_ago_is_just_stopped(week, machine, other_machine, lathe):
+    recent = NOW - metrics.JUST_STOPPED + timedelta(seconds=1)
+    issue(machine, reported=recent, status="open", stopped=recent, runnable=False)
+    issue(lathe, reported=NOW - metrics.JUST_STOPPED, status="open", stopped=NOW - metrics.JUST_STOPPED,
+          runnable=False)
+    now = metrics.now_figures(now=NOW, with_down_list=True)
+    # Still longest first: the wall screen puts those just stopped first itself.
+    assert [(row["machine_id"], row["just_stopped"]) for row in now.down] == [
+        (other_machine.pk, False), (lathe.pk, False), (machine.pk, True)]
 
 
 def test_two_open_issues_stopping_one_machine_count_it_once_as_down(week, other_machine):
