@@ -8,7 +8,8 @@ from urllib.parse import urlsplit
 from crispy_forms.layout import HTML, Div
 from django import forms
 
-from floor import channels, form_style, formats
+from floor import form_style, formats
+from floor.forms import check_subscription
 from floor.models import (
     WEBHOOK_CHANNELS,
     Category,
@@ -212,41 +213,7 @@ class LabelsForm(forms.Form):
 
 # --- notifications ----------------------------------------------------------------------------------
 # Everything a person can choose to hear; the test message only "Send a test" sends.
-NOTICE_CHOICES = [(value, label) for value, label in Notice.choices if value != Notice.TEST]
-
-
-def subscription_problems(*, channel, url, user, yours=True):
-    """What keeps a subscription of `user` from reaching them, as {field name: message}: the one set of
-    rules of the notifications page and of the admin. A webhook needs a URL this server may post to
-    (floor.channels.check_destination, which looks up the name); e-mail takes no URL and needs the
-    person's address, which only an administrator sets. `yours`: the person reads it themselves."""
-    if channel in WEBHOOK_CHANNELS:
-        if not url:
-            return {"url": "A webhook needs the URL to post to."}
-        try:
-            channels.check_destination(url)
-        except channels.Refused as e:
-            return {"url": str(e)}
-        return {}
-    problems = {}
-    if url:
-        problems["url"] = "E-mail goes to an address, not to a URL: leave the URL empty, or choose a webhook."
-    if user is not None and not user.email:
-        who = "You have" if yours else f"{formats.person(user)} has"
-        problems["channel"] = (f"{who} no e-mail address in Machine Logbook, so e-mail cannot arrive. An "
-                               "administrator sets it in the admin (Users); until then choose a webhook.")
-    return problems
-
-
-def check_subscription(form, user, *, yours=True):
-    """Add subscription_problems to a subscription form's fields; a channel or URL already refused by its
-    own field is not judged again."""
-    data = form.cleaned_data
-    if "channel" not in data or form.has_error("url"):
-        return
-    for name, message in subscription_problems(channel=data["channel"], url=data.get("url", ""), user=user,
-                                               yours=yours).items():
-        form.add_error(name, message)
+NOTICE_CHOICES = Notice.subscribable()
 
 
 class MachineChoiceField(forms.ModelMultipleChoiceField):

@@ -665,7 +665,7 @@ def subscription_active(request, pk):
     if not form.is_valid():
         return _notifications_response(request, status=400, problem="Say whether to pause or resume it.")
     active = form.cleaned_data["active"]
-    Subscription.objects.filter(pk=subscription.pk).update(active=active)
+    subscription.set_active(active)
     return _done(request, f"“{subscription}” sends again." if active else
                  f"“{subscription}” paused: nothing is sent through it until you resume it.")
 

@@ -1,8 +1,8 @@
 from django import forms
 from django.contrib import admin, messages
 
-from desk.forms import NOTICE_CHOICES, check_subscription
 from floor import notify
+from floor.forms import check_subscription
 from floor.models import (
     TRANSITIONS,
     APIKey,
@@ -252,10 +252,10 @@ class APIKeyAdmin(admin.ModelAdmin):
 # --- notifications ------------------------------------------------------------------------------------
 class SubscriptionAdminForm(forms.ModelForm):
     """A subscription as the notifications page makes one, for anyone, with the page's rules
-    (desk.forms.subscription_problems): a webhook to a URL this server may post to, e-mail to a person who
+    (Subscription.problems): a webhook to a URL this server may post to, e-mail to a person who
     has an address."""
 
-    notices = forms.MultipleChoiceField(choices=NOTICE_CHOICES, widget=forms.CheckboxSelectMultiple)
+    notices = forms.MultipleChoiceField(choices=Notice.subscribable(), widget=forms.CheckboxSelectMultiple)
 
     class Meta:
         model = Subscription

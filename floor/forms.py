@@ -2,7 +2,7 @@ from django import forms
 from django.core.validators import ProhibitNullCharactersValidator
 
 from floor.ocr import MAX_CODE_LENGTH, parse_typed_codes
-from floor.models import Category
+from floor.models import Category, Subscription
 
 MAX_CODES = 5
 
@@ -82,3 +82,15 @@ class ReportForm(forms.Form):
     @property
     def is_runnable(self):
         return self.cleaned_data["runs"] != "no"
+
+
+def check_subscription(form, user, *, yours=True):
+    """Add a subscription's problems (Subscription.problems) to its form's fields: the one set of rules of
+    the notifications page and of the admin. A channel or URL already refused by its own field is not
+    judged again."""
+    data = form.cleaned_data
+    if "channel" not in data or form.has_error("url"):
+        return
+    candidate = Subscription(channel=data["channel"], url=data.get("url", ""), user=user)
+    for name, message in candidate.problems(yours=yours).items():
+        form.add_error(name, message)

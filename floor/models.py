@@ -1003,6 +1003,11 @@ class Notice(models.TextChoices):
     DAILY_SUMMARY = "daily_summary", "Daily summary"
     TEST = "test", "Test message"
 
+    @classmethod
+    def subscribable(cls):
+        """The choices a person subscribes to: all but the test message."""
+        return [(value, label) for value, label in cls.choices if value != cls.TEST]
+
 
 class Channel(models.TextChoices):
     EMAIL = "email", "E-mail"
@@ -1068,6 +1073,35 @@ class Subscription(models.Model):
         if not machine_ids and not department_ids:
             return True
         return machine_id in machine_ids or (department_id is not None and department_id in department_ids)
+
+    def problems(self, *, yours=True):
+        """What keeps this subscription from reaching its person, as {field name: message}: a webhook needs
+        a URL this server may post to (floor.channels.check_destination, which looks up the name); e-mail
+        takes no URL and needs the person's address, which only an administrator sets. `yours`: the
+        person reads it themselves."""
+        from floor import channels
+
+        if self.is_webhook:
+            if not self.url:
+                return {"url": "A webhook needs the URL to post to."}
+            try:
+                channels.check_destination(self.url)
+            except channels.Refused as e:
+                return {"url": str(e)}
+            return {}
+        problems = {}
+        if self.url:
+            problems["url"] = "E-mail goes to an address, not to a URL: leave the URL empty, or choose a webhook."
+        if self.user_id is not None and not self.user.email:
+            who = "You have" if yours else f"{formats.person(self.user)} has"
+            problems["channel"] = (f"{who} no e-mail address in Machine Logbook, so e-mail cannot arrive. An "
+                                   "administrator sets it in the admin (Users); until then choose a webhook.")
+        return problems
+
+    def set_active(self, active):
+        """Pause (False) or resume (True) it."""
+        type(self).objects.filter(pk=self.pk).update(active=active)
+        self.active = active
 
     def signing_secrets(self, now=None):
         """The secrets a message is signed with now: the current one, and the previous one while the
