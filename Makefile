@@ -18,7 +18,7 @@ SYSTEM_PACKAGES_TEST := tesseract-ocr chromium postgresql-client $(CORPUS_FONTS)
 export OMP_THREAD_LIMIT := 1
 
 .PHONY: help run serve test test-sqlite test-postgres venv system-packages system-packages-test \
-        css css-check node-packages lint migrate demo bench-ocr bench-desk bench-api bench-dashboard bench-load bench-journey test-production clean
+        css css-check node-packages lint migrate demo bench-ocr bench-desk bench-api bench-dashboard bench-load bench-journey bench-notify test-production clean
 
 help:
 	@echo "make run    serve the app on http://$(HOST):$(PORT) with a demo factory (SQLite unless configured)"
@@ -152,6 +152,14 @@ bench-load: system-packages-test $(VENV)/.test
 bench-journey: system-packages-test $(VENV)/.test
 	@scripts/postgres-up || { echo "bench-journey needs PostgreSQL on 127.0.0.1:5432" >&2; exit 1; }
 	$(PY) -m tests.bench.journey $(BENCH_ARGS)
+
+# Machine-down notifications against the production recipe (its own database logbook_notify, made anew):
+# 200 reports over the API with no channel, then with e-mail (a local SMTP server), a signed webhook and a
+# dead one; time to arrival, reports with and without, what the dead endpoint cost. BENCH_ARGS="--control
+# --refused" adds a phase without the dead endpoint and one where it refuses connections instead of hanging.
+bench-notify: $(VENV)/.test
+	@scripts/postgres-up || { echo "bench-notify needs PostgreSQL on 127.0.0.1:5432" >&2; exit 1; }
+	$(PY) -m tests.bench.notify $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache
