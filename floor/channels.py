@@ -50,6 +50,9 @@ class Outcome:
     permanent: bool = False
     # What the endpoint asked for (Retry-After), in seconds.
     retry_after: float | None = None
+    # The destination itself works: it answered, and refused this one message (a mail server refusing
+    # one address). Others to it are not held back.
+    answered: bool = False
 
 
 # --- where webhooks may go -------------------------------------------------------------------------
@@ -81,6 +84,13 @@ def _origin(url):
     return (parts.hostname or "").lower(), parts.port or (443 if parts.scheme == "https" else 80)
 
 
+def _is_loopback_literal(host):
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def check_destination(url, *, resolve=True):
     """Refuse a webhook URL that points at this app itself, at a metadata or link-local address, or
     (unless WEBHOOK_ALLOW_LOOPBACK) at this machine. Checked when a subscription is saved and again on
@@ -106,11 +116,14 @@ def check_destination(url, *, resolve=True):
         except (socket.gaierror, UnicodeError):
             infos = []
         addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+    site_on_loopback = site_host == "localhost" or _is_loopback_literal(site_host)
     for address in addresses:
         why = _refused_address(address)
         if why:
             raise Refused(f"This URL leads to {address}, {why}: webhooks may not go there.")
-        if (str(address), port) == (site_host, site_port):
+        # The app on this machine under another of its names (localhost against 127.0.0.1). SITE_URL's
+        # own name is not looked up: other hosts behind the same proxy share its addresses.
+        if port == site_port and (str(address) == site_host or (site_on_loopback and address.is_loopback)):
             raise Refused("A webhook cannot point at Machine Logbook itself.")
 
 
@@ -182,7 +195,9 @@ def compose(payload):
                     f"open with nobody assigned.")
         case Notice.DAILY_SUMMARY:
             summary = payload.get("summary") or {}
-            subject = f"Machine Logbook, {summary.get('day', '')}: {summary.get('reported', 0)} issues reported"
+            reported = summary.get("reported", 0)
+            subject = (f"Machine Logbook, {summary.get('day', '')}: {reported} "
+                       f"issue{'' if reported == 1 else 's'} reported")
             lines = [(label, value) for label, value in summary.get("lines", [])]
             text = summary.get("text", "")
         case _:
@@ -260,7 +275,7 @@ def _header_text(value):
 # --- sending -------------------------------------------------------------------------------------------
 def send(delivery):
     """Try to send `delivery` once; never raises for what the other side does."""
-    message = compose(delivery.payload)
+    message = compose({**delivery.payload, "folded": delivery.folded_count})
     started = time.monotonic()
     if delivery.channel == Channel.EMAIL:
         outcome = _send_mail(delivery, message)
@@ -295,7 +310,7 @@ def _send_mail(delivery, message):
         words = "; ".join(f"{address}: {code} {reply.decode(errors='replace')}"
                           for address, (code, reply) in e.recipients.items())
         return Outcome(ok=False, error=f"The mail server refused the address: {words}"[:EXCERPT],
-                       permanent=all(500 <= code < 600 for code in codes))
+                       permanent=all(500 <= code < 600 for code in codes), answered=True)
     except smtplib.SMTPResponseException as e:
         reply = e.smtp_error.decode(errors="replace") if isinstance(e.smtp_error, bytes) else str(e.smtp_error)
         return Outcome(ok=False, status_code=e.smtp_code,
@@ -316,12 +331,21 @@ def _send_webhook(delivery, message):
     body, content_type, extra = _webhook_body(delivery, message)
     headers = {"Content-Type": content_type, "User-Agent": USER_AGENT, **extra, **sign(subscription, delivery, body)}
     timeout = settings.NOTIFY_WEBHOOK_TIMEOUT
+    # httpx's timeouts bound each read, not the answer: an endpoint trickling its body a byte at a time
+    # would hold a sender as long as it liked. What is read of the body stops at the deadline (or at
+    # what the log keeps); the answer's status is all that counts.
+    deadline = time.monotonic() + timeout
     try:
-        response = httpx2.post(delivery.target, content=body, headers=headers, follow_redirects=False,
-                              timeout=httpx2.Timeout(timeout, connect=min(5.0, timeout)))
+        with httpx2.stream("POST", delivery.target, content=body, headers=headers, follow_redirects=False,
+                           timeout=httpx2.Timeout(timeout, connect=min(5.0, timeout))) as response:
+            content = b""
+            for chunk in response.iter_bytes():
+                content += chunk
+                if len(content) >= 4 * EXCERPT or time.monotonic() > deadline:
+                    break
     except httpx2.HTTPError as e:
         return Outcome(ok=False, error=_error_words("No answer from the endpoint", e))
-    excerpt = _excerpt(response)
+    excerpt = _excerpt(content, response.encoding)
     if 200 <= response.status_code < 300:
         return Outcome(ok=True, status_code=response.status_code, excerpt=excerpt)
     error = f"The endpoint answered {response.status_code} {response.reason_phrase}"
@@ -334,19 +358,26 @@ def _send_webhook(delivery, message):
 
 def sign(subscription, delivery, body):
     """The Standard Webhooks headers of one try: the message's stable id, the time now, and an HMAC
-    signature per active secret (two while a rotation overlaps)."""
+    signature per active secret: two while a rotation overlaps, and one for each subscription to the same
+    URL (several people subscribed to one Teams channel make one post, which each one's secret verifies)."""
+    from floor.models import Subscription
+
     message_id = f"msg_{delivery.message_id.hex}"
     now = datetime.now(UTC)
     text = body.decode()
-    signatures = " ".join(Webhook(secret).sign(message_id, now, text) for secret in subscription.signing_secrets())
+    keys = list(subscription.signing_secrets())
+    sharing = Subscription.objects.filter(url=subscription.url, active=True).exclude(pk=subscription.pk)
+    for other in sharing.order_by("id"):
+        keys += [key for key in other.signing_secrets() if key not in keys]
+    signatures = " ".join(Webhook(key).sign(message_id, now, text) for key in keys)
     return {"webhook-id": message_id, "webhook-timestamp": str(int(now.timestamp())), "webhook-signature": signatures}
 
 
-def _excerpt(response):
+def _excerpt(content, encoding):
     try:
-        text = response.text
-    except (UnicodeDecodeError, LookupError):
-        text = repr(response.content[:EXCERPT])
+        text = content.decode(encoding or "utf-8", errors="replace")
+    except LookupError:
+        text = content.decode("utf-8", errors="replace")
     return " ".join(text.split())[:EXCERPT]
 
 

@@ -106,8 +106,10 @@ def routes():
         .filter(Q(groups__name__in=DEFAULTS) | Q(subscriptions__isnull=False)).distinct()
         .prefetch_related(
             "groups",
-            Prefetch("subscriptions", queryset=Subscription.objects.prefetch_related("departments", "machines")),
+            Prefetch("subscriptions", queryset=Subscription.objects.order_by("id")
+                     .prefetch_related("departments", "machines")),
         )
+        .order_by("id")
     )
     found = []
     for person in people:
@@ -343,6 +345,10 @@ def deliver(delivery_id, *, now=None):
         _enqueue_after_commit([delivery], run_after=wait)
         return Delivery.State.PENDING
     outcome = channels.send(delivery)
+    # The post may have taken seconds, and the database restarted meanwhile: the outcome is written on a
+    # live connection, or the message would stay "sending" and go out a second time.
+    if not connection.in_atomic_block:
+        connection.close_if_unusable_or_obsolete()
     _record(delivery, outcome, health=health, started=now)
     return delivery.state
 
@@ -391,7 +397,9 @@ def _record(delivery, outcome, *, health, started):
         if outcome.retry_after:
             delay = max(delay, timedelta(seconds=min(outcome.retry_after, 3600)))
         retry_at = now + delay
-        if health is not None:
+        if health is not None and outcome.answered:
+            _healthy(health, now)
+        elif health is not None:
             _failing(health, now, outcome.error)
         if outcome.permanent or retry_at > delivery.retry_until:
             delivery.state = Delivery.State.FAILED
@@ -475,12 +483,14 @@ def escalate_due(*, now=None):
         first, again = escalation_minutes(issue.machine.department_id if issue.machine else None)
         if not first:
             continue
-        # The clock starts when the app knew: a report kept on a tablet for an hour is not late at once.
-        since = max(issue.machine_stopped_at, issue.reported_at)
+        # The clock starts when the app knew: a report kept on a tablet for an hour (its reported_at an
+        # hour back) is not late at once; its row was written when it arrived.
+        since = max(issue.machine_stopped_at, issue.created_at)
         levels = [(1, first)] + ([(2, first + again)] if again else [])
-        for level, minutes in levels:
-            if now < since + timedelta(minutes=minutes):
-                break
+        due = [(level, minutes) for level, minutes in levels if now >= since + timedelta(minutes=minutes)]
+        if due:
+            # The highest level due only: a worker that was away past both intervals sends one message.
+            level, minutes = due[-1]
             done += _escalate(issue.pk, level=level, minutes=minutes, since=since, now=now)
     return done
 
@@ -490,8 +500,8 @@ def _escalate(issue_id, *, level, minutes, since, now):
         issue = Issue.objects.select_for_update().get(pk=issue_id)
         if not unanswered(issue):
             return 0
-        if IssueEvent.objects.filter(issue=issue, kind=IssueEvent.Kind.ESCALATED, from_value=str(level),
-                                     created_at__gte=since).exists():
+        if IssueEvent.objects.filter(issue=issue, kind=IssueEvent.Kind.ESCALATED, created_at__gte=since,
+                                     from_value__in=[str(n) for n in range(level, 3)]).exists():
             return 0
         words = f"nobody answered within {minutes} min, managers told" + (" again" if level > 1 else "")
         IssueEvent.objects.create(issue=issue, kind=IssueEvent.Kind.ESCALATED, from_value=str(level),
@@ -588,6 +598,7 @@ def redeliver(delivery):
         now = timezone.now()
         fresh.state, fresh.next_attempt_at, fresh.claimed_at = Delivery.State.PENDING, now, None
         fresh.retry_until = now + GIVE_UP_AFTER
+        fresh.attempts = 0  # its tries start over: the first retry comes after seconds, not hours
         if fresh.folded_into_id:
             fresh.folded_into = None
         fresh.save()

@@ -81,8 +81,10 @@ def test_three_people_subscribed_to_one_url_make_one_post(receiver, maintenance,
 
     [delivery] = Delivery.objects.all()
     [post] = receiver.requests
-    # Signed with the secret of the one subscription the delivery was made from.
-    assert post.verified_with == [delivery.subscription.secret]
+    # Signed with each subscription's secret: every one of the three receivers' secrets verifies it.
+    assert delivery.subscription == subscriptions[0]
+    assert sorted(post.verified_with) == sorted(s.secret for s in subscriptions)
+    assert len(post.headers["webhook-signature"].split()) == 3
 
 
 @pytest.mark.django_db(transaction=True)
