@@ -32,7 +32,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Prefetch, Q
+from django.db.models import F, OuterRef, Prefetch, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
 
@@ -476,8 +476,13 @@ def escalate_due(*, now=None):
     timeline (level 1 after the first interval, level 2 after the second), which fan_out delivers to
     the managers. Each level once per stop. Returns how many were escalated."""
     now = now or timezone.now()
-    candidates = Issue.objects.filter(status=Status.OPEN, assigned_to__isnull=True, is_runnable=False,
-                                      machine_stopped_at__isnull=False).select_related("machine")
+    # An issue's machine_stopped_at is its first stop; a machine that ran again and stopped again is timed
+    # from its latest stop, the last "machine stopped" on the timeline.
+    latest_stop = (IssueEvent.objects.filter(issue=OuterRef("pk"), kind=IssueEvent.Kind.RUNNABLE_CHANGED,
+                                             to_value="stopped").order_by("-created_at").values("created_at")[:1])
+    candidates = (Issue.objects.filter(status=Status.OPEN, assigned_to__isnull=True, is_runnable=False,
+                                       machine_stopped_at__isnull=False)
+                  .annotate(latest_stop=Subquery(latest_stop)).select_related("machine"))
     done = 0
     for issue in candidates:
         first, again = escalation_minutes(issue.machine.department_id if issue.machine else None)
@@ -485,7 +490,7 @@ def escalate_due(*, now=None):
             continue
         # The clock starts when the app knew: a report kept on a tablet for an hour (its reported_at an
         # hour back) is not late at once; its row was written when it arrived.
-        since = max(issue.machine_stopped_at, issue.created_at)
+        since = max(issue.machine_stopped_at, issue.created_at, issue.latest_stop or issue.created_at)
         levels = [(1, first)] + ([(2, first + again)] if again else [])
         due = [(level, minutes) for level, minutes in levels if now >= since + timedelta(minutes=minutes)]
         if due:

@@ -119,3 +119,17 @@ def test_a_report_kept_on_the_tablet_is_not_late_at_once(machine, operator):
     assert levels(issue) == []
     assert notify.escalate_due(now=issue.created_at + 15 * MINUTE) == 1
     assert levels(issue) == ["1"]
+
+
+def test_a_machine_that_stops_again_is_timed_from_its_latest_stop(with_addresses, machine):
+    operator, maintenance, manager = with_addresses
+    issue = report_down(machine, by=operator)
+    issue.set_runnable(True, by=maintenance)
+    issue.set_runnable(False, by=operator)
+    later = timezone.now() + timedelta(minutes=40)
+    IssueEvent.objects.filter(issue=issue, kind=IssueEvent.Kind.RUNNABLE_CHANGED, to_value="stopped").update(
+        created_at=later)  # it ran for 40 minutes before stopping again
+    issue.refresh_from_db()
+    assert issue.machine_stopped_at < later - timedelta(minutes=30)  # the first stop stays on the issue
+    assert notify.escalate_due(now=later + timedelta(minutes=14)) == 0
+    assert notify.escalate_due(now=later + timedelta(minutes=15)) == 1
