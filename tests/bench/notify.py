@@ -320,6 +320,8 @@ class Phase:
     dead: object = None  # the dead endpoint of this phase
     dead_subscription: int | None = None
     load: list = None  # os.getloadavg() before and after: the machine is shared
+    cpu: dict = None  # CPU seconds each service (and this bench) used during the phase
+    seconds: float = 0.0
     mail_from: int = 0  # arrivals before this phase
     hooks_from: int = 0
 
@@ -368,7 +370,7 @@ def main(argv=None):
 
 
 def run(prod, args, mail, receiver, hanging, refusing) -> int:
-    from tests.bench.load import DeskUser
+    from tests.bench.load import DeskUser, _cpu_seconds
 
     for difference in prod.recipe.differences:
         print(f"WARNING: {difference}")
@@ -406,11 +408,13 @@ def run(prod, args, mail, receiver, hanging, refusing) -> int:
             phase.dead_subscription = next((made[name]["id"] for name in (DEAD_HOOK, MOVED_HOOK) if name in made),
                                            None)
         _wait_until_quiet(prod)
-        phase.load = [os.getloadavg()]
+        phase.load, cpu, started = [os.getloadavg()], _cpu_seconds(prod), time.monotonic()
         _run_phase(prod, phase, key, args, mail, receiver, DeskUser)
         if phase.name != "baseline":
             _drain(phase, mail, receiver, args.drain)
         phase.load.append(os.getloadavg())
+        phase.cpu = {name: used - cpu.get(name, 0) for name, used in _cpu_seconds(prod).items()}
+        phase.seconds = time.monotonic() - started
 
     failures = report(prod, args, phases, mail, receiver, time.monotonic() - began)
     return 1 if failures else 0
@@ -528,6 +532,9 @@ def report(prod, args, phases, mail, receiver, elapsed) -> list[str]:
             good = [s.ms for s in samples if not s.error]
             print(f"  {endpoint.replace('  ', ' ') + ', ' + phase.title:<56} {len(samples):5} "
                   f"{len(samples) - len(good):6} {_figures(good, '7.0f')}")
+    for phase in phases:
+        print(f"  CPU seconds, {phase.title} ({phase.seconds:.0f} s with its drain): "
+              + ", ".join(f"{name} {used:.1f}" for name, used in phase.cpu.items()))
     baseline, *others = phases
     base95 = percentile([r.ms for r in baseline.reports if not r.error] or [0], 0.95)
     for phase in others:
