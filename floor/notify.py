@@ -25,6 +25,8 @@ recognise.
 
 import hashlib
 import logging
+import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -66,6 +68,10 @@ GIVE_UP_AFTER = timedelta(hours=24)
 PROBE_EVERY_MAX = timedelta(minutes=5)
 # Events worked out per transaction.
 FAN_OUT_BATCH = 200
+# A worker's sender threads send to one destination one at a time; a thread waits up to this long for
+# another's send to it to end. One under way longer may be a hanging endpoint, known only when its
+# timeout ends: the message then waits for that answer instead of holding a second thread as long.
+SLOW_AFTER = timedelta(seconds=1)
 
 
 # --- who hears -------------------------------------------------------------------------------------------
@@ -315,8 +321,12 @@ def _enqueue_after_commit(deliveries, *, run_after=None):
 
     def enqueue():
         Delivery.objects.filter(pk__in=ids).update(enqueued_at=timezone.now())
+        # A message that waits (a retry, its turn behind a failing destination) goes after every fresh one
+        # that is due: django-tasks-db takes the highest priority first, then the earliest run_after, and a
+        # task without one sorts last, so a crowd of waiting messages coming due went before new ones.
+        task = deliver_task.using(run_after=run_after, priority=-1) if run_after else deliver_task
         for pk in ids:
-            (deliver_task.using(run_after=run_after) if run_after else deliver_task).enqueue(pk)
+            task.enqueue(pk)
 
     transaction.on_commit(enqueue, robust=True)
 
@@ -332,25 +342,64 @@ def deliver(delivery_id, *, now=None):
     if not taken or delivery is None:
         return delivery.state if delivery else None
     health = health_key(delivery)
-    wait = _take_turn(health, now)
-    if wait is not None and wait > delivery.retry_until:
-        # Its destination has failed all along: give up as its own tries would have.
-        _record(delivery, channels.Outcome(ok=False, error=_still_failing(health), permanent=True), health=None,
-                started=now)
-        return delivery.state
-    if wait is not None:
-        # Its destination is failing and another message is trying it: wait for that one's answer.
-        Delivery.objects.filter(pk=delivery.pk).update(state=Delivery.State.PENDING, attempts=F("attempts") - 1,
-                                                       next_attempt_at=wait, claimed_at=None)
-        _enqueue_after_commit([delivery], run_after=wait)
-        return Delivery.State.PENDING
-    outcome = channels.send(delivery)
-    # The post may have taken seconds, and the database restarted meanwhile: the outcome is written on a
-    # live connection, or the message would stay "sending" and go out a second time.
-    if not connection.in_atomic_block:
-        connection.close_if_unusable_or_obsolete()
-    _record(delivery, outcome, health=health, started=now)
+    busy_for = _take_destination(health)
+    if busy_for is not None:
+        # Another thread's send there is slow: wait for its answer rather than beside it.
+        return _wait(delivery, now + timedelta(seconds=max(1.0, _timeout(delivery) + 1 - busy_for)))
+    try:
+        wait = _take_turn(health, now)
+        if wait is not None and wait > delivery.retry_until:
+            # Its destination has failed all along: give up as its own tries would have.
+            _record(delivery, channels.Outcome(ok=False, error=_still_failing(health), permanent=True),
+                    health=None, started=now)
+            return delivery.state
+        if wait is not None:
+            # Its destination is failing and another message is trying it: wait for that one's answer.
+            return _wait(delivery, wait)
+        outcome = channels.send(delivery)
+        # The post may have taken seconds, and the database restarted meanwhile: the outcome is written on a
+        # live connection, or the message would stay "sending" and go out a second time.
+        if not connection.in_atomic_block:
+            connection.close_if_unusable_or_obsolete()
+        _record(delivery, outcome, health=health, started=now)
+    finally:
+        _release_destination(health)
     return delivery.state
+
+
+def _wait(delivery, until):
+    Delivery.objects.filter(pk=delivery.pk).update(state=Delivery.State.PENDING, attempts=F("attempts") - 1,
+                                                   next_attempt_at=until, claimed_at=None)
+    _enqueue_after_commit([delivery], run_after=until)
+    return Delivery.State.PENDING
+
+
+# The destinations this process's threads are sending to, each with when that send began (monotonic).
+_sending = {}
+_sending_changed = threading.Condition()
+
+
+def _take_destination(key):
+    """Make `key` this thread's to send to and return None; or, when another thread's send there has been
+    under way for SLOW_AFTER, leave it to that one and return how many seconds it has been under way."""
+    with _sending_changed:
+        while key in _sending:
+            under_way = time.monotonic() - _sending[key]
+            if under_way >= SLOW_AFTER.total_seconds():
+                return under_way
+            _sending_changed.wait(SLOW_AFTER.total_seconds() - under_way)
+        _sending[key] = time.monotonic()
+        return None
+
+
+def _release_destination(key):
+    with _sending_changed:
+        _sending.pop(key, None)
+        _sending_changed.notify_all()
+
+
+def _timeout(delivery):
+    return settings.MAIL_TIMEOUT if delivery.channel == Channel.EMAIL else settings.NOTIFY_WEBHOOK_TIMEOUT
 
 
 def health_key(delivery):
@@ -390,7 +439,7 @@ def _record(delivery, outcome, *, health, started):
             delivery.state, delivery.sent_at, delivery.last_error = Delivery.State.SENT, now, ""
             Delivery.objects.filter(pk=delivery.pk).update(state=delivery.state, sent_at=now, last_error="")
             if health is not None:
-                _healthy(health, now)
+                _healthy(health, now, wake=_slow(outcome))
             _on_timeline(delivery, IssueEvent.Kind.NOTIFIED)
             return
         delay = RETRY_DELAYS[min(delivery.attempts, len(RETRY_DELAYS)) - 1]
@@ -398,7 +447,7 @@ def _record(delivery, outcome, *, health, started):
             delay = max(delay, timedelta(seconds=min(outcome.retry_after, 3600)))
         retry_at = now + delay
         if health is not None and outcome.answered:
-            _healthy(health, now)
+            _healthy(health, now, wake=_slow(outcome))
         elif health is not None:
             _failing(health, now, outcome.error)
         if outcome.permanent or retry_at > delivery.retry_until:
@@ -413,10 +462,15 @@ def _record(delivery, outcome, *, health, started):
         _enqueue_after_commit([delivery], run_after=retry_at)
 
 
-def _healthy(key, now):
+def _slow(outcome):
+    # After an answer this slow, messages may be waiting for it (_take_destination): they go now.
+    return outcome.duration_ms >= SLOW_AFTER.total_seconds() * 1000
+
+
+def _healthy(key, now, *, wake=False):
     was_failing = ChannelHealth.objects.filter(key=key, failures__gt=0).update(
         failures=0, failing_since=None, retry_at=None, last_error="")
-    if was_failing:
+    if was_failing or wake:
         # The destination is back: what waited for it goes now, not at its own next try.
         waiting = [d for d in Delivery.objects.filter(state=Delivery.State.PENDING, next_attempt_at__gt=now)
                    .only("pk", "channel", "target") if health_key(d) == key]
@@ -480,12 +534,22 @@ def escalate_due(*, now=None):
     # from its latest stop, the last "machine stopped" on the timeline.
     latest_stop = (IssueEvent.objects.filter(issue=OuterRef("pk"), kind=IssueEvent.Kind.RUNNABLE_CHANGED,
                                              to_value="stopped").order_by("-created_at").values("created_at")[:1])
+    default = (settings.NOTIFY_ESCALATE_MINUTES, settings.NOTIFY_ESCALATE_AGAIN_MINUTES)
+    rules = {rule.department_id: (rule.first_after_minutes, rule.again_after_minutes)
+             for rule in EscalationRule.objects.all()}
+    soonest = min((first for first, _ in [default, *rules.values()] if first), default=0)
+    if not soonest:
+        return 0
+    # The planner runs this between fan-outs, every few seconds: a machine stopped and reported within
+    # the shortest wait cannot be due, so a burst of fresh reports costs nothing here (nor one query per
+    # open issue for its department's rule).
+    due_from = now - timedelta(minutes=soonest)
     candidates = (Issue.objects.filter(status=Status.OPEN, assigned_to__isnull=True, is_runnable=False,
-                                       machine_stopped_at__isnull=False)
+                                       machine_stopped_at__lte=due_from, created_at__lte=due_from)
                   .annotate(latest_stop=Subquery(latest_stop)).select_related("machine"))
     done = 0
     for issue in candidates:
-        first, again = escalation_minutes(issue.machine.department_id if issue.machine else None)
+        first, again = rules.get(issue.machine.department_id if issue.machine else None, default)
         if not first:
             continue
         # The clock starts when the app knew: a report kept on a tablet for an hour (its reported_at an

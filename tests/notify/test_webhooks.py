@@ -2,10 +2,12 @@
 receiver would (standardwebhooks' own verify): the presets' bodies, retries and giving up, secret
 rotation, the places a webhook may not go, and endpoints that are dead or hang."""
 
+import threading
 import time
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -318,3 +320,35 @@ def test_a_dead_and_a_hanging_endpoint_cost_one_try_each_and_hold_up_nobody(
     assert set(Delivery.objects.filter(subscription=slow).values_list("state", flat=True)) == {Delivery.State.SENT}
     assert len({r.webhook_id for r in receiver.to("/slow")}) == 3
     assert ChannelHealth.objects.get(key=notify.health_key(probe)).failures == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_sender_threads_never_both_wait_on_one_hanging_endpoint(receiver, settings, maintenance, operator,
+                                                                    machine, other_machine):
+    """Before the endpoint's first timeout nothing knows it hangs: a second thread finding a send to it
+    under way for a second leaves its message to wait for that answer, instead of hanging beside it."""
+    settings.NOTIFY_WEBHOOK_TIMEOUT = 3.0
+    subscribe(maintenance, receiver, "/slow")
+    receiver.answer("/slow", Answer(hang=10))
+    report_down(machine, by=operator, codes=["SP9001"])
+    report_down(other_machine, by=operator, codes=["SP9002"])
+    fan_out()
+    first, second = Delivery.objects.order_by("id")
+    states = {}
+
+    def send(delivery):
+        states[delivery.pk] = notify.deliver(delivery.pk)
+        connection.close()
+
+    started = time.monotonic()
+    hanging = threading.Thread(target=send, args=(first,))
+    hanging.start()
+    time.sleep(1.5)  # the first send has been under way for more than notify.SLOW_AFTER
+    send(second)
+    waited = time.monotonic() - started
+    hanging.join()
+    assert waited < settings.NOTIFY_WEBHOOK_TIMEOUT, waited  # it did not wait out the timeout itself
+    assert len(receiver.to("/slow")) == 1  # one connection to the hanging endpoint
+    assert states[second.pk] == Delivery.State.PENDING
+    second.refresh_from_db()
+    assert second.attempts == 0 and second.next_attempt_at > timezone.now() - timedelta(seconds=1)
