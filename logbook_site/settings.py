@@ -285,19 +285,20 @@ if _email_use_tls and _email_use_ssl:
     raise ImproperlyConfigured("Set EMAIL_USE_TLS (STARTTLS, usually port 587) or EMAIL_USE_SSL (port 465), not both.")
 # Seconds one SMTP conversation may take; a mail server that hangs is given up on and tried again later.
 MAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=10.0)
+# Without EMAIL_HOST nothing of ours sends mail (floor/channels.py asks MAIL_ENABLED first); the mailer
+# is still the SMTP one, to this machine, as Django's own default was.
 MAILERS = {
     "default": {
-        "BACKEND": "django.core.mail.backends.smtp.EmailBackend" if MAIL_ENABLED
-        else "django.core.mail.backends.dummy.EmailBackend",
+        "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
         "OPTIONS": {
-            "host": _email_host,
+            "host": _email_host or "localhost",
             "port": env.int("EMAIL_PORT", default=25),
             "username": env.str("EMAIL_HOST_USER", default=""),
             "password": env.str("EMAIL_HOST_PASSWORD", default=""),
             "use_tls": _email_use_tls,
             "use_ssl": _email_use_ssl,
             "timeout": MAIL_TIMEOUT,
-        } if MAIL_ENABLED else {},
+        },
     },
 }
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Machine Logbook <logbook@localhost>")

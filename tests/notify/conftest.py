@@ -106,7 +106,8 @@ def smtp_server(settings):
 def mail_off(settings):
     """The settings as logbook_site/settings.py makes them without EMAIL_HOST."""
     settings.MAIL_ENABLED = False
-    settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.dummy.EmailBackend", "OPTIONS": {}}}
+    settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+                                    "OPTIONS": {"host": "localhost", "port": 25, "timeout": settings.MAIL_TIMEOUT}}}
 
 
 # --- webhooks --------------------------------------------------------------------------------------------
