@@ -92,11 +92,11 @@ def _is_loopback_literal(host):
         return False
 
 
-def check_destination(url, *, resolve=True):
+def check_destination(url):
     """Refuse a webhook URL that points at this app itself, at a metadata or link-local address, or
     (unless WEBHOOK_ALLOW_LOOPBACK) at this machine. Checked when a subscription is saved and again on
     every send, on the addresses the name resolves to then. A name that cannot be resolved passes here
-    (the send then fails and is tried again); `resolve=False` checks the URL's text only."""
+    (the send then fails and is tried again)."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise Refused("A webhook URL starts with http:// or https:// and names a host.")
@@ -111,7 +111,7 @@ def check_destination(url, *, resolve=True):
     except ValueError:
         literal = None
     addresses = [literal] if literal else []
-    if literal is None and resolve:
+    if literal is None:
         try:
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except (socket.gaierror, UnicodeError):

@@ -504,18 +504,19 @@ def _on_timeline(delivery, kind):
 
 
 # --- escalation ---------------------------------------------------------------------------------------------
-def escalation_minutes(department_id):
-    """(first, again): minutes a stopped machine of the department may wait unanswered before the
-    managers are told, and before they are told once more; 0 means never."""
-    rule = EscalationRule.objects.filter(department_id=department_id).first() if department_id else None
-    if rule:
-        return rule.first_after_minutes, rule.again_after_minutes
-    return settings.NOTIFY_ESCALATE_MINUTES, settings.NOTIFY_ESCALATE_AGAIN_MINUTES
+def escalation_rules():
+    """(first, again) minutes by department id, and the plant's default for the others: how long a
+    stopped machine may wait unanswered before the managers are told, and before they are told once
+    more; 0 means never."""
+    rules = {rule.department_id: (rule.first_after_minutes, rule.again_after_minutes)
+             for rule in EscalationRule.objects.all()}
+    return rules, (settings.NOTIFY_ESCALATE_MINUTES, settings.NOTIFY_ESCALATE_AGAIN_MINUTES)
 
 
 def _escalation_minutes(event):
     issue = event.issue
-    first, again = escalation_minutes(issue.machine.department_id if issue.machine else None)
+    rules, default = escalation_rules()
+    first, again = rules.get(issue.machine.department_id if issue.machine else None, default)
     return first if (event.from_value or "1") == "1" else first + again
 
 
@@ -534,9 +535,7 @@ def escalate_due(*, now=None):
     # from its latest stop, the last "machine stopped" on the timeline.
     latest_stop = (IssueEvent.objects.filter(issue=OuterRef("pk"), kind=IssueEvent.Kind.RUNNABLE_CHANGED,
                                              to_value="stopped").order_by("-created_at").values("created_at")[:1])
-    default = (settings.NOTIFY_ESCALATE_MINUTES, settings.NOTIFY_ESCALATE_AGAIN_MINUTES)
-    rules = {rule.department_id: (rule.first_after_minutes, rule.again_after_minutes)
-             for rule in EscalationRule.objects.all()}
+    rules, default = escalation_rules()
     soonest = min((first for first, _ in [default, *rules.values()] if first), default=0)
     if not soonest:
         return 0
